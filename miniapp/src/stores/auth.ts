@@ -82,6 +82,11 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /** For pages behind login: true when a user is loaded or can be (guards call this in onShow). */
+  async function ensureSession(): Promise<boolean> {
+    return me.value !== null || restore()
+  }
+
   function switchRole(key: string): void {
     if (!roles.value.some((r) => roleKey(r) === key)) throw new Error(`没有这个身份：${key}`)
     selectedRoleKey.value = key
@@ -118,6 +123,7 @@ export const useAuthStore = defineStore('auth', () => {
     loginWithPassword,
     loginWithWechat,
     restore,
+    ensureSession,
     switchRole,
     logout,
   }

@@ -1,0 +1,100 @@
+"""One typed settings object for the whole process (env prefix ``JINLIN_``, ``.env`` supported).
+
+The defaults give the embedded shape (SQLite file under ``var/``, in-process bus and worker, media on local disk),
+so ``make run`` needs no configuration. Production refuses to start with the placeholder secret.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "dev-only-placeholder-secret-change-me-0123456789"
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="JINLIN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = "development"
+    secret_key: str = PLACEHOLDER_SECRET
+
+    database_url: str = "sqlite://var/jinlin.sqlite3"
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    redis_url: str | None = None
+    media_dir: Path = Path("var/media")
+    h5_dir: Path | None = Path("miniapp/dist/build/h5")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_json: bool = True
+    metrics_enabled: bool = True
+
+    jwt_issuer: str = "jinlin"
+    jwt_audience: str = "jinlin-app"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=60)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=15 * 60, ge=1)
+
+    wechat_appid: str = "wx-dev-appid"
+    wechat_secret: str = "wx-dev-secret"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_timeout_seconds: float = 5.0
+
+    # Outbox worker. In the embedded shape the same loop runs inside the API process.
+    worker_in_process: bool | None = None  # None: on when there is no Redis (embedded shape)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    outbox_batch_size: int = Field(default=20, ge=1)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lock_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "development":
+            return self
+        if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key.encode()) < 32:
+            raise ValueError(
+                "JINLIN_SECRET_KEY is unset or too short (needs at least 32 bytes) outside development. "
+                "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))' "
+                "and export JINLIN_SECRET_KEY=<that value> (or put it in .env)."
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        if self.worker_in_process is not None:
+            return self.worker_in_process
+        return self.redis_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

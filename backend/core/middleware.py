@@ -1,0 +1,68 @@
+"""Request context (id, access log, metrics) as a pure ASGI middleware: cheaper than BaseHTTPMiddleware on
+every request, and it sees WebSocket handshakes too."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.core.logging import request_id_var
+
+log = logging.getLogger("jinlin.access")
+
+REQUESTS = Counter("jinlin_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "jinlin_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_VALID_RID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_QUIET = {"/healthz", "/readyz", "/metrics"}
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _VALID_RID.match(incoming) else secrets.token_hex(8)
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            if scope["type"] == "http":
+                REQUESTS.labels(scope["method"], template, str(status)).inc()
+                LATENCY.labels(scope["method"], template).observe(elapsed)
+                if scope["path"] not in _QUIET:
+                    log.info(
+                        "%s %s %s",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        extra={"status": status, "ms": round(elapsed * 1000, 1), "route": template},
+                    )
+            request_id_var.reset(token)

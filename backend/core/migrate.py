@@ -1,0 +1,28 @@
+"""Apply the committed migrations (Tortoise's built-in migration engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tortoise.cli.cli import tortoise_cli_context
+from tortoise.migrations.api.migrate import migrate as migrate_api
+
+from backend.config import Settings
+from backend.core.db import tortoise_config
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite://") and ":memory:" not in url:
+        path = url.removeprefix("sqlite://").split("?", 1)[0]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def apply_migrations(
+    settings: Settings, *, url: str | None = None, progress: Callable[[str, str, str], object] | None = None
+) -> None:
+    """Bring the database at ``url`` (default: the settings' one) up to the newest migration."""
+    config = tortoise_config(settings, url=url)
+    ensure_sqlite_dir(config["connections"]["default"])
+    async with tortoise_cli_context(config):
+        await migrate_api(config=config, progress=progress)

@@ -1,0 +1,125 @@
+"""The FastAPI application: ``create_app(settings)`` wires routers, middleware, error handlers and the
+lifespan (database, bus, outgoing HTTP client, and in the embedded shape the outbox worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from backend import __version__
+from backend.auth.router import dev_router as auth_dev_router
+from backend.auth.router import router as auth_router
+from backend.config import Settings, get_settings
+from backend.core.bus import make_bus, set_bus
+from backend.core.db import tortoise_config
+from backend.core.handlers import install_error_handlers
+from backend.core.idempotency import IdempotencyMiddleware
+from backend.core.logging import configure_logging
+from backend.core.middleware import RequestContextMiddleware
+from backend.ops.router import router as ops_router
+from backend.org.router import router as org_router
+from backend.outbox import registry
+from backend.outbox.router import router as outbox_router
+from backend.outbox.worker import Worker
+from backend.users.router import router as users_router
+
+log = logging.getLogger(__name__)
+
+ROUTERS = [auth_router, users_router, org_router, outbox_router, ops_router]
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids (``<tag>-<function name>``) so the generated client does not churn."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    bus = make_bus(settings.redis_url)
+    set_bus(bus)
+    app.state.bus = bus
+    app.state.http = httpx.AsyncClient(timeout=settings.wechat_timeout_seconds)
+    registry.load_all()
+    worker_task = None
+    async with RegisterTortoise(app, config=tortoise_config(settings)):
+        if settings.run_worker_in_process:
+            worker = Worker(settings, bus, name="in-process")
+            worker_task = asyncio.create_task(worker.run_forever())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await app.state.http.aclose()
+            await bus.close()
+            set_bus(None)
+
+
+def _mount_h5(app: FastAPI, h5_dir: Path | None) -> None:
+    if h5_dir is not None and (h5_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=h5_dir, html=True), name="h5")
+        return
+
+    @app.get("/", include_in_schema=False)
+    async def _no_h5() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>近邻 Jinlin</title>"
+            "<h1>近邻 Jinlin</h1><p>小程序的 H5 版本尚未构建（运行 <code>make run</code> 会自动构建）。</p>"
+            "<p>接口文档：<a href=/docs>/docs</a></p>"
+        )
+
+
+def create_app(settings: Settings | None = None, *, with_lifespan: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    dev = settings.is_development
+    app = FastAPI(
+        title="近邻 Jinlin API",
+        version=__version__,
+        description="社区治理平台：吹哨报到、说议办评晒、爱心超市、时间银行、入户走访。错误统一为 "
+        '`{"error", "message", "detail"}`。',
+        lifespan=lifespan if with_lifespan else None,
+        generate_unique_id_function=operation_id,
+        docs_url="/docs" if dev else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if dev or settings.env == "test" else None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    if dev:
+        app.include_router(auth_dev_router)
+    _mount_h5(app, settings.h5_dir)
+
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Idempotent-Replayed"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory backend.main:app_factory``."""
+    return create_app()
