@@ -1,0 +1,155 @@
+/**
+ * Runs the COMPILED mp-weixin output (dist/smoke/mp-weixin) outside WeChat: miniprogram-simulate renders
+ * pages with WeChat's own template compiler (wcc) into jsdom, and a small `wx` shim stands in for the
+ * client APIs. Its request() is real HTTP: calls to the build's API origin (https://api.jinlin.test) go to
+ * the backend started by run.mjs (JINLIN_MP_SMOKE_BACKEND), like a hosts-file entry.
+ */
+'use strict'
+const path = require('node:path')
+const { JSDOM } = require('jsdom')
+
+const ROOT = path.resolve(__dirname, '..', 'dist', 'smoke', 'mp-weixin')
+const API_ORIGIN = 'https://api.jinlin.test'
+
+function installDom() {
+  const dom = new JSDOM('<!doctype html><html><head></head><body></body></html>', { pretendToBeVisual: true })
+  global.window = dom.window
+  for (const k of ['document', 'Node', 'Element', 'HTMLElement', 'MutationObserver']) global[k] = dom.window[k]
+  // j-component builds events with the global constructors: they must be jsdom's, not Node's own
+  global.Event = dom.window.Event
+  global.CustomEvent = dom.window.CustomEvent
+}
+
+/** The `wx` object: what the uni runtime and our code call, recorded for assertions. */
+function createWx(backendUrl) {
+  const state = { toasts: [], navigations: [], requests: [], modals: [], unknownCalls: new Set() }
+  const storage = new Map()
+  const systemInfo = {
+    platform: 'devtools', brand: 'devtools', model: 'iPhone 13', system: 'iOS 16.0', version: '8.0.50', SDKVersion: '3.4.0',
+    language: 'zh_CN', pixelRatio: 3, screenWidth: 390, screenHeight: 844, windowWidth: 390, windowHeight: 844,
+    statusBarHeight: 47, safeArea: { top: 47, bottom: 810, left: 0, right: 390, width: 390, height: 763 },
+  }
+  const api = {
+    getSystemInfoSync: () => systemInfo,
+    getWindowInfo: () => systemInfo,
+    getDeviceInfo: () => systemInfo,
+    getAppBaseInfo: () => systemInfo,
+    getLaunchOptionsSync: () => ({ path: 'pages/login/index', query: {}, scene: 1001 }),
+    canIUse: () => true,
+    getStorageSync: (k) => (storage.has(k) ? JSON.parse(storage.get(k)) : ''),
+    setStorageSync: (k, v) => void storage.set(k, JSON.stringify(v)),
+    removeStorageSync: (k) => void storage.delete(k),
+    showToast: (o) => {
+      state.toasts.push(o.title)
+      o.success && o.success({ errMsg: 'showToast:ok' })
+    },
+    showModal: (o) => {
+      state.modals.push(o)
+      setTimeout(() => o.success && o.success({ confirm: true, cancel: false }))
+    },
+    reLaunch: (o) => {
+      state.navigations.push(['reLaunch', o.url])
+      o.success && o.success({ errMsg: 'reLaunch:ok' })
+    },
+    navigateTo: (o) => {
+      state.navigations.push(['navigateTo', o.url])
+      o.success && o.success({ errMsg: 'navigateTo:ok' })
+    },
+    login: (o) => setTimeout(() => o.success({ code: 'mp-smoke-code', errMsg: 'login:ok' })),
+    request: (o) => {
+      const record = { url: o.url, method: o.method || 'GET', header: { ...(o.header || {}) }, data: o.data }
+      state.requests.push(record)
+      const done = (res) => {
+        record.response = res
+        o.success && o.success(res)
+        o.complete && o.complete(res)
+      }
+      const failed = (msg) => {
+        o.fail && o.fail({ errMsg: `request:fail ${msg}` })
+        o.complete && o.complete({ errMsg: `request:fail ${msg}` })
+      }
+      if (!o.url.startsWith(API_ORIGIN)) failed(`url outside the configured API origin: ${o.url}`)
+      else if (!backendUrl) failed('no backend in this smoke run')
+      else {
+        const body = record.method === 'GET' || o.data === undefined ? undefined : JSON.stringify(o.data)
+        fetch(backendUrl + o.url.slice(API_ORIGIN.length), { method: record.method, headers: record.header, body })
+          .then(async (res) => {
+            const text = await res.text()
+            let data = text
+            if (o.dataType === 'json' && text) {
+              try {
+                data = JSON.parse(text)
+              } catch {
+                // leave as text, like wx does
+              }
+            }
+            done({ statusCode: res.status, data, header: Object.fromEntries(res.headers), errMsg: 'request:ok' })
+          })
+          .catch((err) => failed(err.message))
+      }
+      return { abort() {}, onHeadersReceived() {}, offHeadersReceived() {} }
+    },
+  }
+  // Anything else the runtime touches (onAppShow, nextTick helpers…) is a recorded no-op.
+  const wx = new Proxy(api, {
+    get(target, key) {
+      if (key in target) return target[key]
+      if (typeof key !== 'string') return undefined
+      state.unknownCalls.add(key)
+      return () => undefined
+    },
+  })
+  return { wx, state, storage }
+}
+
+/**
+ * Boot the compiled app once per process: globals, app.js (creates the Vue app and Pinia), App.onLaunch.
+ * @param {{ backendUrl?: string, storage?: Record<string, unknown> }} opts
+ */
+function bootMiniProgram(opts = {}) {
+  installDom()
+  const { wx, state, storage } = createWx(opts.backendUrl)
+  for (const [k, v] of Object.entries(opts.storage || {})) storage.set(k, JSON.stringify(v))
+  global.wx = wx
+  // Order matters: vendor.js wraps the global Page/Component constructors when it loads,
+  // so miniprogram-simulate (which defines Component) must come first.
+  const simulate = require('miniprogram-simulate')
+  global.Page = () => {
+    throw new Error('uni-app pages should be registered with Component(), not Page()')
+  }
+  let app = null
+  global.App = (options) => {
+    app = options
+  }
+  global.getApp = () => app
+  global.getCurrentPages = () => []
+  require(path.join(ROOT, 'app.js'))
+  if (!app) throw new Error('app.js did not call App()')
+  app.onLaunch.call(app, wx.getLaunchOptionsSync())
+
+  /** Render a page the way WeChat opens one: attach, then onLoad(query) and onShow(). */
+  function openPage(route, query = {}) {
+    const id = simulate.load(path.join(ROOT, route), { rootPath: ROOT })
+    const page = simulate.render(id)
+    page.instance.route = route // uni's runtime tells pages from components by `route`
+    page.attach(document.createElement('parent-wrapper'))
+    page.instance.onLoad(query)
+    if (page.instance.onShow) page.instance.onShow()
+    return page
+  }
+
+  return { openPage, state, storage, simulate, wx }
+}
+
+/** Wait until `check()` is truthy (event handlers and requests are asynchronous). */
+async function until(check, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+module.exports = { bootMiniProgram, until, ROOT, API_ORIGIN }
