@@ -55,3 +55,11 @@ test(
     }
   },
 )
+
+test('the build makes no request to the framework vendor CDN (preload removed in vite.config.ts)', () => {
+  const { readFileSync } = require('node:fs')
+  const { join } = require('node:path')
+  const vendor = readFileSync(join(require('./harness.cjs').ROOT, 'common', 'vendor.js'), 'utf8')
+  assert.equal(vendor.includes('preloadAssets'), false)
+  assert.equal(mp.state.unknownCalls.has('preloadAssets'), false)
+})
