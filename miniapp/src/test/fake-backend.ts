@@ -5,6 +5,8 @@
  * JSON shape. Tests add routes and inject failures (no answer, 503) per call.
  */
 
+import type { Me, RoleAssignment } from '@/api/types'
+
 export interface FakeRequest {
   url: string
   path: string
@@ -39,7 +41,7 @@ export class FakeBackend {
   private refreshOwner = new Map<string, { userId: number; family: number; used: boolean }>()
   private revokedFamilies = new Set<number>()
 
-  users = new Map<number, { name: string; phone: string; password: string; roles: unknown[] }>([
+  users = new Map<number, { name: string; phone: string; password: string; roles: RoleAssignment[] }>([
     [
       12,
       {
@@ -48,7 +50,9 @@ export class FakeBackend {
         password: 'secret-pass',
         roles: [
           {
+            id: 1,
             role: 'grid_worker',
+            role_label: '网格员',
             org_unit_id: 7,
             org_unit_name: '第1网格',
             org_unit_path: '土门墩街道 / 土门墩社区 / 第1网格',
@@ -84,10 +88,16 @@ export class FakeBackend {
       const userId = this.authenticate(req)
       if (userId === null) return { statusCode: 401, data: errorBody('InvalidToken', '登录已过期') }
       const u = this.users.get(userId)!
-      return {
-        statusCode: 200,
-        data: { id: userId, name: u.name, phone_masked: `${u.phone.slice(0, 3)}****${u.phone.slice(7)}`, roles: u.roles, household: null },
+      const me: Me = {
+        id: userId,
+        name: u.name,
+        phone_masked: `${u.phone.slice(0, 3)}****${u.phone.slice(7)}`,
+        roles: u.roles,
+        household: null,
+        has_wechat: false,
+        has_password: true,
       }
+      return { statusCode: 200, data: me }
     })
   }
 

@@ -4,16 +4,26 @@ import { useAuthStore } from '../auth'
 import { loadTokens } from '@/http'
 import { roleKey } from '@/domain/roles'
 import { uniStub } from '@/test/uni-stub'
+import type { RoleAssignment } from '@/api/types'
 
-const GRID = {
+const GRID: RoleAssignment = {
+  id: 1,
   role: 'grid_worker',
+  role_label: '网格员',
   org_unit_id: 7,
   org_unit_name: '第1网格',
   org_unit_path: '土门墩街道 / 土门墩社区 / 第1网格',
   department_id: null,
   department_name: null,
 }
-const RESIDENT = { ...GRID, role: 'resident', org_unit_id: 31, org_unit_name: '3号楼 2单元 501' }
+const RESIDENT: RoleAssignment = {
+  ...GRID,
+  id: 2,
+  role: 'resident',
+  role_label: '居民',
+  org_unit_id: 31,
+  org_unit_name: '3号楼 2单元 501',
+}
 
 /** A fresh app start: new Pinia, same device storage. */
 function restart() {
@@ -70,7 +80,7 @@ describe('auth store', () => {
     expect(auth.hasSeveralRoles).toBe(true)
     expect(auth.currentRole?.role).toBe('grid_worker') // server order decides the default
 
-    auth.switchRole(roleKey(RESIDENT as never))
+    auth.switchRole(roleKey(RESIDENT))
     expect(auth.currentRole?.role).toBe('resident')
 
     const again = restart()
@@ -84,7 +94,7 @@ describe('auth store', () => {
     uniStub().backend.users.get(12)!.roles = [GRID, RESIDENT]
     const auth = useAuthStore()
     await auth.loginWithDevAccount(12)
-    auth.switchRole(roleKey(RESIDENT as never))
+    auth.switchRole(roleKey(RESIDENT))
     uniStub().backend.users.get(12)!.roles = [GRID]
     const again = restart()
     await again.restore()
@@ -134,7 +144,7 @@ describe('auth store', () => {
     uniStub().backend.users.get(12)!.roles = [GRID, RESIDENT]
     const auth = useAuthStore()
     await auth.loginWithDevAccount(12)
-    auth.switchRole(roleKey(RESIDENT as never))
+    auth.switchRole(roleKey(RESIDENT))
     const { refresh_token } = loadTokens()!
     await auth.logout()
 
