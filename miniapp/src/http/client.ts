@@ -7,7 +7,8 @@
  * - POSTs carry an `Idempotency-Key` (uuid v4) that stays the SAME across retries of that one call,
  *   so the server can tell a retry from a second submission;
  * - retries up to `retryDelaysMs.length` times, with backoff, when there was no answer (offline, timeout)
- *   or the answer was 502/503/504; never on other 4xx/5xx;
+ *   or the answer was 502/503/504; never on other 4xx/5xx, except the server's 409 `RequestInFlight`
+ *   for the same Idempotency-Key (see isInFlight);
  * - on 401 refreshes the token pair once and retries once. Refresh tokens are single use (rotation with
  *   reuse detection on the server), so concurrent 401s share ONE refresh call;
  * - turns error answers into `ApiError` carrying the server's Chinese `message`, and toasts it unless the
@@ -51,6 +52,16 @@ export interface HttpConfig {
 }
 
 const RETRYABLE_STATUS = new Set([502, 503, 504])
+
+/**
+ * The one 4xx that is retried: the backend answers 409 `RequestInFlight` when a resend arrives while the
+ * first attempt with the same Idempotency-Key is still running (e.g. it outlived our timeout). Waiting
+ * and asking again returns the first attempt's stored answer; giving up would leave the user unsure
+ * whether their report or order went through.
+ */
+function isInFlight(status: number, body: unknown, key: string | undefined): boolean {
+  return status === 409 && key !== undefined && isServerErrorBody(body) && body.error === 'RequestInFlight'
+}
 
 interface RawResponse {
   statusCode: number
@@ -185,7 +196,7 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
       const status = res.statusCode
       if (status >= 200 && status < 300) return (status === 204 ? undefined : res.data) as T
 
-      if (RETRYABLE_STATUS.has(status) && retriesUsed < cfg.retryDelaysMs.length) {
+      if ((RETRYABLE_STATUS.has(status) || isInFlight(status, res.data, key)) && retriesUsed < cfg.retryDelaysMs.length) {
         await sleep(jitter(cfg.retryDelaysMs[retriesUsed++]))
         continue
       }

@@ -223,6 +223,27 @@ describe('idempotency keys and retries', () => {
     expect(err).toMatchObject({ status, code: 'TaskAlreadyClaimed', detail: { task_id: 5 } })
   })
 
+  it('asks again when the server says the same key is still in flight, and gets the first answer', async () => {
+    const { backend } = uniStub()
+    let attempts = 0
+    backend.routes.set('POST /api/v1/reports', () =>
+      ++attempts < 3
+        ? { statusCode: 409, data: errorBody('RequestInFlight', '上一次提交还在处理中') }
+        : { statusCode: 201, data: { id: 99 } },
+    )
+    await expect(client().post('/api/v1/reports', { text: '路灯坏了' })).resolves.toEqual({ id: 99 })
+    const keys = backend.requests.map((r) => r.header['Idempotency-Key'])
+    expect(keys).toHaveLength(3)
+    expect(new Set(keys).size).toBe(1)
+  })
+
+  it('does not retry other 409s (a real conflict)', async () => {
+    const { backend } = uniStub()
+    backend.routes.set('POST /api/v1/reports', () => ({ statusCode: 409, data: errorBody('Conflict', '已经处理过了') }))
+    await expect(client().post('/api/v1/reports', {})).rejects.toMatchObject({ code: 'Conflict' })
+    expect(backend.requests).toHaveLength(1)
+  })
+
   it('resends an idempotent DELETE after no answer', async () => {
     const { backend } = uniStub()
     backend.fault = () => 'network'
