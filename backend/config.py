@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "dev-only-placeholder-secret-change-me-0123456789"
 
@@ -34,7 +34,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # comma-separated in env
     log_level: str = "INFO"
     log_json: bool = True
     metrics_enabled: bool = True
@@ -67,7 +67,11 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
@@ -86,6 +90,11 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def wechat_configured(self) -> bool:
+        """False while the app id and secret are the development placeholders: WeChat calls are then refused."""
+        return self.wechat_appid != "wx-dev-appid" and self.wechat_secret != "wx-dev-secret"
 
     @property
     def run_worker_in_process(self) -> bool:

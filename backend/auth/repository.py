@@ -46,7 +46,8 @@ async def revoke_user_sessions(user_id: int, now: datetime, reason: str) -> None
 
 async def count_failure(user_id: int) -> int:
     await User.filter(id=user_id).update(failed_logins=F("failed_logins") + 1)
-    return await User.filter(id=user_id).values_list("failed_logins", flat=True).first() or 0
+    counts = await User.filter(id=user_id).values_list("failed_logins", flat=True)
+    return counts[0] if counts else 0
 
 
 async def lock_if_over(user_id: int, threshold: int, until: datetime) -> None:

@@ -27,6 +27,7 @@ from backend.wechat.exceptions import (
     WechatBusy,
     WechatCodeInvalid,
     WechatFailed,
+    WechatNotConfigured,
     WechatRateLimited,
     WechatRiskyUser,
 )
@@ -40,7 +41,9 @@ UserAgent = Header(default=None, alias="User-Agent", include_in_schema=False)
 @router.post(
     "/wechat",
     response_model=WechatTokenPair,
-    responses=responses(WechatCodeInvalid, WechatRateLimited, WechatRiskyUser, WechatBusy, WechatFailed),
+    responses=responses(
+        WechatCodeInvalid, WechatRateLimited, WechatRiskyUser, WechatBusy, WechatFailed, WechatNotConfigured
+    ),
 )
 async def login_wechat(body: WechatLoginIn, settings: SettingsDep, wechat: WechatDep, user_agent: str | None = UserAgent):
     """小程序登录：用 wx.login 的 code 换取登录凭证（session_key 只留在服务器）。"""

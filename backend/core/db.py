@@ -22,17 +22,21 @@ from backend.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-# app label -> model modules. Each app has migrations in backend.migrations.<label>.
-APPS: dict[str, list[str]] = {
-    "core": [
-        "backend.models.org",
-        "backend.models.user",
-        "backend.models.auth",
-        "backend.models.outbox",
-        "backend.models.idempotency",
-        "backend.models.audit",
-    ],
-}
+def discover_apps() -> dict[str, list[str]]:
+    """App label -> model modules, from the ``APP`` each module in ``backend/models`` declares."""
+    import importlib
+    import pkgutil
+
+    import backend.models
+
+    apps: dict[str, list[str]] = {}
+    for info in sorted(pkgutil.iter_modules(backend.models.__path__), key=lambda m: m.name):
+        name = f"backend.models.{info.name}"
+        label = getattr(importlib.import_module(name), "APP", None)
+        if label is None:
+            raise RuntimeError(f"{name} must declare APP = '<app label>'")
+        apps.setdefault(label, []).append(name)
+    return apps
 
 
 def _with_query_defaults(url: str, defaults: dict[str, str]) -> str:
@@ -70,7 +74,7 @@ def tortoise_config(settings: Settings | None = None, *, url: str | None = None)
                 "migrations": f"backend.migrations.{label}",
                 "default_connection": "default",
             }
-            for label, modules in APPS.items()
+            for label, modules in discover_apps().items()
         },
         "use_tz": True,
         "timezone": "UTC",

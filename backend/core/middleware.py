@@ -66,3 +66,23 @@ class RequestContextMiddleware:
                         extra={"status": status, "ms": round(elapsed * 1000, 1), "route": template},
                     )
             request_id_var.reset(token)
+
+
+_OVERRIDABLE = {b"PATCH", b"PUT", b"DELETE"}
+
+
+class MethodOverrideMiddleware:
+    """``POST`` + ``X-HTTP-Method-Override: PATCH|PUT|DELETE`` is treated as that method.
+
+    ``wx.request`` in the mini-program cannot send PATCH; the override lets it reach the same routes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            for key, value in scope.get("headers") or []:
+                if key.lower() == b"x-http-method-override" and value.upper() in _OVERRIDABLE:
+                    scope = {**scope, "method": value.upper().decode()}
+                    break
+        await self.app(scope, receive, send)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tortoise import fields, models
 
+APP = "core"
+
 
 class AuditLog(models.Model):
     id = fields.BigIntField(primary_key=True)

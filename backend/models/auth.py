@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from tortoise import fields, models
 
+APP = "core"
+
 from backend.models.user import User
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from tortoise import fields, models
 
+APP = "core"
+
 
 class IdempotencyRecord(models.Model):
     id = fields.BigIntField(primary_key=True)

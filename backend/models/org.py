@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from tortoise import fields, models
 
+APP = "core"
+
 LEVEL_COLUMNS = ("street_id", "community_id", "grid_id", "compound_id", "building_id")
 
 

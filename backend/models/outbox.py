@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from tortoise import fields, models
 
+APP = "core"
+
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"

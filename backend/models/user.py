@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from tortoise import fields, models
 
+APP = "core"
+
 from backend.models.org import Department, Household, OrgUnit
 
 

@@ -60,7 +60,7 @@ async def unit_in_use(unit_id: int) -> bool:
         await OrgUnit.exists(parent_id=unit_id)
         or await Household.exists(building_id=unit_id)
         or await RoleGrant.exists(org_unit_id=unit_id)
-        or await Department.exists(street_id=unit_id)
+        or await Department.exists(street_id=unit_id)  # scope: the department's street, not visibility
     )
 
 

@@ -142,7 +142,7 @@ async def create_department(principal: Principal, body: DepartmentCreate) -> Dep
     street = await repository.unit(scope_of(principal, DEPARTMENT_EDITORS), body.street_id)
     if street is None or OrgLevel(street.level) is not OrgLevel.STREET:
         raise NotFound("找不到该街道，或您无权为其登记部门")
-    if await Department.exists(street_id=street.id, name=body.name):
+    if await Department.exists(street_id=street.id, name=body.name):  # scope: uniqueness within a street
         raise UnitNameTaken("该街道已有同名部门")
     async with atomic():
         department = await Department.create(

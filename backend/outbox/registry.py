@@ -1,12 +1,13 @@
 """What the outbox can do: event handlers by kind, and periodic jobs.
 
 Domains register in their ``tasks.py`` with ``@handler("kind")`` and ``@periodic("kind", every=...)``;
-``load_all()`` imports every domain's tasks module so a worker knows every kind.
+``load_all()`` imports every ``backend.<domain>.tasks`` module so a worker knows every kind.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +17,6 @@ if TYPE_CHECKING:
     from backend.models.outbox import OutboxEvent
 
 Handler = Callable[["OutboxEvent"], Awaitable[None]]
-
-TASK_MODULES = [
-    "backend.outbox.tasks",
-    "backend.auth.tasks",
-]
 
 _handlers: dict[str, Handler] = {}
 
@@ -76,6 +72,19 @@ def periodic_jobs() -> list[PeriodicJob]:
     return list(_periodic.values())
 
 
+def task_modules() -> list[str]:
+    """Every ``backend.<domain>.tasks`` module, in a stable order."""
+    import pkgutil
+
+    import backend
+
+    return [
+        f"backend.{m.name}.tasks"
+        for m in sorted(pkgutil.iter_modules(backend.__path__), key=lambda m: m.name)
+        if m.ispkg and importlib.util.find_spec(f"backend.{m.name}.tasks") is not None
+    ]
+
+
 def load_all() -> None:
-    for module in TASK_MODULES:
+    for module in task_modules():
         importlib.import_module(module)

@@ -1,8 +1,8 @@
 """The outbox worker: claim due events, run their handlers, record the outcome.
 
-Claiming is one short transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL picks rows no other worker
-holds, and a conditional UPDATE stamps them with this claim's token and a lease. The conditional UPDATE alone is
-race-free (on SQLite, where row locks do not exist, it is what keeps two workers apart). While a handler runs,
+Claiming on PostgreSQL is one short transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` picks rows no other worker
+holds, and a conditional UPDATE stamps them with this claim's token and a lease. On SQLite (no row locks) it is a
+single conditional ``UPDATE … WHERE id IN (SELECT … LIMIT n)``; the condition alone keeps two workers apart. While a handler runs,
 the worker extends its leases; a worker that dies stops extending, and its rows become due again when their
 lease runs out. Completion is fenced by the claim token, so a worker that lost its lease cannot overwrite the
 outcome of the one that took over.
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 
 from backend.config import Settings
 from backend.core.bus import Bus
@@ -63,20 +63,24 @@ class Worker:
         now = utcnow()
         token = f"{self.name}:{uuid.uuid4().hex[:8]}"
         limit = limit or self.settings.outbox_batch_size
-        async with atomic():
-            candidates = OutboxEvent.filter(_due(now)).order_by("run_at", "id").limit(limit)
-            if is_postgres(self.settings):
-                candidates = candidates.select_for_update(skip_locked=True)
-            ids = await candidates.values_list("id", flat=True)
-            if not ids:
-                return []
-            await OutboxEvent.filter(_due(now), id__in=ids).update(
-                status=OutboxStatus.RUNNING,
-                locked_by=token,
-                locked_until=now + timedelta(seconds=self.settings.outbox_lease_seconds),
-                attempts=F("attempts") + 1,
-                updated_at=now,
-            )
+        stamp = {
+            "status": OutboxStatus.RUNNING,
+            "locked_by": token,
+            "locked_until": now + timedelta(seconds=self.settings.outbox_lease_seconds),
+            "attempts": F("attempts") + 1,
+            "updated_at": now,
+        }
+        candidates = OutboxEvent.filter(_due(now)).order_by("run_at", "id").limit(limit)
+        if is_postgres(self.settings):
+            async with atomic():
+                ids = await candidates.select_for_update(skip_locked=True).values_list("id", flat=True)
+                if not ids:
+                    return []
+                await OutboxEvent.filter(_due(now), id__in=ids).update(**stamp)
+        else:
+            # SQLite has no row locks, and a read-then-write transaction across processes dead-ends in
+            # "database is locked": one UPDATE … WHERE id IN (SELECT … LIMIT n) takes the write lock at once.
+            await OutboxEvent.filter(_due(now), id__in=Subquery(candidates.values("id"))).update(**stamp)
         return await OutboxEvent.filter(locked_by=token, status=OutboxStatus.RUNNING).order_by("run_at", "id")
 
     async def _extend_leases(self) -> None:

@@ -19,7 +19,7 @@ import httpx
 
 from backend.config import Settings
 from backend.core.bus import Bus
-from backend.wechat.exceptions import WatermarkMismatch, WechatError
+from backend.wechat.exceptions import WatermarkMismatch, WechatError, WechatNotConfigured
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class WechatClient:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """One call; -1 (system busy) and transport errors are retried at most ``BUSY_RETRIES`` times."""
+        if not self.settings.wechat_configured:
+            raise WechatNotConfigured()
         last: WechatError | None = None
         for attempt in range(BUSY_RETRIES + 1):
             if attempt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.core.errors import BadRequest, Forbidden, TooManyRequests, UpstreamError
+from backend.core.errors import AppError, BadRequest, Forbidden, TooManyRequests, UpstreamError
 
 
 class WechatError(Exception):
@@ -16,6 +16,11 @@ class WechatError(Exception):
 
 class WatermarkMismatch(WechatError):
     """The phone number came with another mini-program's watermark: not ours to trust."""
+
+
+class WechatNotConfigured(AppError):
+    status_code = 501
+    message = "本服务尚未配置微信小程序登录，请使用手机号密码登录（开发环境可用演示账号）"
 
 
 class WechatCodeInvalid(BadRequest):
