@@ -6,6 +6,8 @@ Deterministic (fixed random seed) and idempotent: a second run finds the demo st
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,13 +111,28 @@ async def _existing_summary(street: OrgUnit) -> SeedSummary:
 
 
 async def seed(progress: Any = None) -> SeedSummary:
-    """Create the demo street unless it exists; return what is there and the demo accounts."""
+    """Create the demo street unless it exists, then each domain's demo data (``backend/demo/<domain>.py``
+    with ``async def seed_domain(street, progress)``, each idempotent); return the demo accounts."""
     street = await OrgUnit.get_or_none(code=STREET_CODE)
     if street is None:
         async with atomic():
             await _build(_Seeder(), progress)
         street = await OrgUnit.get(code=STREET_CODE)
+    for name in domain_seeders():
+        module = importlib.import_module(name)
+        async with atomic():
+            await module.seed_domain(street, progress)
     return await _existing_summary(street)
+
+
+def domain_seeders() -> list[str]:
+    import backend.demo
+
+    return [
+        f"backend.demo.{m.name}"
+        for m in sorted(pkgutil.iter_modules(backend.demo.__path__), key=lambda m: m.name)
+        if m.name != "seed"
+    ]
 
 
 async def _build(s: _Seeder, progress: Any) -> None:
