@@ -12,7 +12,6 @@ from backend.auth import repository
 from backend.auth.exceptions import AccountDisabled
 from backend.auth.principal import STAFF_ROLES, Principal
 from backend.core import security
-from backend.core.deps import SettingsDep, get_app_bus, get_app_settings, get_http
 from backend.core.errors import Forbidden, InvalidToken, Unauthorized
 from backend.models.user import Role
 from backend.wechat.client import WechatClient
@@ -21,21 +20,19 @@ _bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_to
 
 
 async def get_principal(
-    request: Request,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    """The caller, from the bearer token: one token check (cached once verified) and one query."""
     if credentials is None:
         raise Unauthorized()
-    claims = security.decode(settings, credentials.credentials, typ=security.ACCESS)
-    session = await repository.live_session(claims.session_id)
-    if session is None or session.user_id != claims.user_id:
+    claims = security.decode(request.app.state.settings, credentials.credentials, typ=security.ACCESS)
+    found = await repository.principal_of_session(claims.session_id)
+    if found is None or found[0].id != claims.user_id:
         raise InvalidToken(detail={"reason": "session_ended"})
-    if not session.user.is_active:
+    user, grants = found
+    if not user.is_active:
         raise AccountDisabled()
-    principal = Principal(
-        user=session.user, session_id=session.id, grants=await repository.grants_of(session.user_id)
-    )
+    principal = Principal(user=user, session_id=claims.session_id, grants=grants)
     request.state.principal = principal
     return principal
 
@@ -67,8 +64,8 @@ StreetStaff = Annotated[Principal, Depends(require_roles(Role.STREET_STAFF, Role
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-def get_wechat(request: Request) -> WechatClient:
-    return WechatClient(get_app_settings(request), get_http(request), get_app_bus(request))
+async def get_wechat(request: Request) -> WechatClient:
+    return WechatClient(request.app.state.settings, request.app.state.http, request.app.state.bus)
 
 
 WechatDep = Annotated[WechatClient, Depends(get_wechat)]

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from backend.models.user import Role, RoleGrant, User
+from backend.models.user import Role, User
 
 STAFF_ROLES = frozenset(
     {Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN}
@@ -27,11 +27,44 @@ ROLE_RANK = {
 }
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """The granted unit, as much of it as authorisation needs."""
+
+    id: int
+    level: str
+    name: str
+    street_id: int | None
+    community_id: int | None
+    grid_id: int | None
+    compound_id: int | None
+    building_id: int | None
+
+
+@dataclass(frozen=True)
+class DepartmentRef:
+    id: int
+    name: str
+    street_id: int | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role grant of the caller (a read-only snapshot taken when the request was authenticated)."""
+
+    id: int
+    role: Role
+    org_unit_id: int | None
+    department_id: int | None
+    org_unit: UnitRef | None
+    department: DepartmentRef | None
+
+
 @dataclass
 class Principal:
     user: User
     session_id: uuid.UUID | None
-    grants: list[RoleGrant] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
 
     @property
     def id(self) -> int:
@@ -44,7 +77,7 @@ class Principal:
     def has(self, *roles: Role) -> bool:
         return any(Role(g.role) in roles for g in self.grants)
 
-    def grants_for(self, roles: Iterable[Role]) -> list[RoleGrant]:
+    def grants_for(self, roles: Iterable[Role]) -> list[Grant]:
         wanted = set(roles)
         return [g for g in self.grants if Role(g.role) in wanted]
 

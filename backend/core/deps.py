@@ -11,15 +11,16 @@ from backend.config import Settings
 from backend.core.bus import Bus
 
 
-def get_app_settings(request: Request) -> Settings:
+# ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a worker thread, a costly hop per request.
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_app_bus(request: Request) -> Bus:
+async def get_app_bus(request: Request) -> Bus:
     return request.app.state.bus
 
 
-def get_http(request: Request) -> httpx.AsyncClient:
+async def get_http(request: Request) -> httpx.AsyncClient:
     return request.app.state.http
 
 

@@ -12,8 +12,8 @@ from backend.config import Settings
 from backend.core.db import tortoise_config
 
 
-def ensure_sqlite_dir(url: str) -> None:
-    if url.startswith("sqlite://") and ":memory:" not in url:
+def ensure_sqlite_dir(url: object) -> None:
+    if isinstance(url, str) and url.startswith("sqlite://") and ":memory:" not in url:
         path = url.removeprefix("sqlite://").split("?", 1)[0]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 

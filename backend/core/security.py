@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,8 +82,31 @@ def issue_refresh(settings: Settings, *, user_id: int, session_id: uuid.UUID) ->
     )
 
 
+_verified: OrderedDict[tuple[str, str, str], TokenClaims] = OrderedDict()
+_VERIFIED_MAX = 20_000
+
+
 def decode(settings: Settings, token: str, *, typ: str) -> TokenClaims:
-    """Verify signature, algorithm, issuer, audience, expiry and type; raise ``InvalidToken`` otherwise."""
+    """Verify signature, algorithm, issuer, audience, expiry and type; raise ``InvalidToken`` otherwise.
+
+    A token that verified once is remembered (keyed by the whole token and the secret, so nothing but that exact
+    token can hit the entry) until it expires: a client sends the same access token for its 15 minutes, and the
+    signature check and base64 parsing are a large share of a cheap request."""
+    key = (token, typ, settings.secret_key)
+    cached = _verified.get(key)
+    if cached is not None:
+        if cached.expires_at > utcnow():
+            return cached
+        _verified.pop(key, None)
+        raise InvalidToken("登录已过期，请重新登录", detail={"reason": "expired"})
+    claims = _decode(settings, token, typ=typ)
+    _verified[key] = claims
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return claims
+
+
+def _decode(settings: Settings, token: str, *, typ: str) -> TokenClaims:
     try:
         claims = jwt.decode(
             token,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import json
 import logging
 from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from backend.core import audit
+from backend.core import audit, sql
 from backend.core.bus import get_bus
 from backend.core.db import atomic, on_commit
 from backend.core.timeutil import utcnow
@@ -19,12 +20,33 @@ from backend.outbox import repository
 log = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "outbox:wake"
+OUTBOX_DEFAULT_ATTEMPTS = 8
+# Every write that has a side effect runs this: hand-written SQL (see backend/core/sql.py).
+_INSERT = (
+    "INSERT INTO outbox_event (kind, payload, dedupe_key, status, run_at, attempts, max_attempts,"
+    " created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7) RETURNING *"
+)
+
+
+_wake_pending: asyncio.Task[None] | None = None
+
+
+async def _publish_wake() -> None:
+    global _wake_pending
+    try:
+        await get_bus().publish(WAKE_CHANNEL, b"1")
+    except Exception:  # noqa: BLE001 - a hint only: workers also poll; a Redis outage delays, never loses
+        pass
+    finally:
+        _wake_pending = None
 
 
 async def wake() -> None:
-    # A hint only: workers also poll, so a missing bus or a Redis outage delays, never loses, an event.
-    with contextlib.suppress(Exception):
-        await get_bus().publish(WAKE_CHANNEL, b"1")
+    """Tell workers there is work. Never waits for the bus, and commits that land while a hint is still being
+    published share it (one PUBLISH for a burst, not one per request)."""
+    global _wake_pending
+    if _wake_pending is None:
+        _wake_pending = asyncio.create_task(_publish_wake())
 
 
 async def enqueue(
@@ -40,25 +62,22 @@ async def enqueue(
     Call it inside ``atomic()``: the event commits or rolls back with the change that caused it. With a
     ``dedupe_key`` already present, nothing is added and ``None`` is returned.
     """
-    fields: dict[str, Any] = {
-        "kind": kind,
-        "payload": payload or {},
-        "run_at": run_at or utcnow(),
-        "dedupe_key": dedupe_key,
-        "status": OutboxStatus.PENDING,
-    }
-    if max_attempts is not None:
-        fields["max_attempts"] = max_attempts
+    now = utcnow()
+    params = (
+        kind, json.dumps(payload or {}, ensure_ascii=False, separators=(",", ":")), dedupe_key, run_at or now,
+        max_attempts or OUTBOX_DEFAULT_ATTEMPTS, now, now,
+    )
     if dedupe_key is not None:
         if await OutboxEvent.exists(dedupe_key=dedupe_key):
             return None
         try:
             async with atomic():  # a savepoint, so a lost race does not abort the caller's transaction
-                event = await OutboxEvent.create(**fields)
+                rows = await sql.fetch(_INSERT, *params)
         except IntegrityError:
             return None
     else:
-        event = await OutboxEvent.create(**fields)
+        rows = await sql.fetch(_INSERT, *params)
+    event = OutboxEvent._init_from_db(**rows[0])
     if run_at is None or run_at <= utcnow():
         on_commit(wake)
     return event

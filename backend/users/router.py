@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 @router.get("/me", response_model=Me)
 async def get_me(principal: CurrentUser):
     """当前登录人的资料和全部角色（前端据此显示对应首页、允许切换角色）。"""
-    return await service.me(principal.user)
+    return await service.me(principal.user, principal.grants)
 
 
 @router.get("/users", response_model=Page[UserOut])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
-from backend.auth.principal import ROLE_RANK, Principal
+from backend.auth import repository as auth_repository
+from backend.auth.principal import ROLE_RANK, Grant, Principal
 from backend.core import audit, security
 from backend.core.db import atomic
 from backend.core.errors import NotFound
@@ -34,7 +35,7 @@ GRANTERS = (Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMI
 USER_READERS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
 
 
-def _grant_out(grant: RoleGrant, names: dict[int, str]) -> GrantOut:
+def _grant_out(grant: RoleGrant | Grant, names: dict[int, str]) -> GrantOut:
     unit = grant.org_unit if grant.org_unit_id else None
     path = None
     if unit is not None:
@@ -69,15 +70,19 @@ async def _names_for(users: list[User]) -> dict[int, str]:
     return await org_repository.names(ancestor_ids([g.org_unit for u in users for g in u.grants if g.org_unit_id]))
 
 
-async def me(user: User) -> Me:
-    await repository.with_relations(user)
-    names = await _names_for([user])
+async def me(user: User, grants: list[Grant] | None = None) -> Me:
+    """The caller's profile; ``grants`` (already loaded with the principal) saves reloading them."""
+    if grants is None:
+        grants = await auth_repository.grants_of_user(user.id)
+    names = await org_repository.names(ancestor_ids([g.org_unit for g in grants if g.org_unit]))
+    household = await repository.household_of(user)
     return Me(
         id=user.id,
         name=user.name,
         phone_masked=mask_phone(user.phone),
-        roles=[_grant_out(g, names) for g in user.grants],
-        household=_household_ref(user),
+        roles=[_grant_out(g, names) for g in grants],
+        household=HouseholdRef(id=household.id, label=f"{household.building.name} {household.door_no}")
+        if household else None,
         has_wechat=await WechatAccount.exists(user_id=user.id),
         has_password=user.password_hash is not None,
     )

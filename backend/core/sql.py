@@ -1,0 +1,40 @@
+"""Hand-written SQL for the few hottest queries (authenticating every request, writing outbox rows).
+
+Tortoise's query builder costs ~0.2–0.4 ms of CPU per query; a constant SQL string is parsed once and, on
+PostgreSQL, prepared once per connection by asyncpg. Write PostgreSQL placeholders (``$1``, ``$2``… each used
+once, in order); they are rewritten to ``?`` on SQLite. Runs on the current transaction when inside ``atomic()``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tortoise import connections
+
+_PLACEHOLDER = re.compile(r"\$\d+")
+_sqlite_sql: dict[str, str] = {}
+
+
+def _dialect_sql(conn: Any, sql: str) -> str:
+    if conn.capabilities.dialect != "sqlite":
+        return sql
+    converted = _sqlite_sql.get(sql)
+    if converted is None:
+        converted = _sqlite_sql[sql] = _PLACEHOLDER.sub("?", sql)
+    return converted
+
+
+async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
+    conn = connections.get("default")
+    return await conn.execute_query_dict(_dialect_sql(conn, sql), list(params))
+
+
+async def execute(sql: str, *params: Any) -> int:
+    conn = connections.get("default")
+    count, _ = await conn.execute_query(_dialect_sql(conn, sql), list(params))
+    return count
+
+
+def is_sqlite() -> bool:
+    return connections.get("default").capabilities.dialect == "sqlite"
