@@ -139,9 +139,12 @@ async def empty_tables(db: TestDatabase) -> None:
         quoted = ", ".join(f'"{t}"' for t in db.tables)
         await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
     else:
-        script = ["PRAGMA foreign_keys=OFF;"]
+        # Append-only tables refuse DELETE with triggers (TRUNCATE skips PostgreSQL's row triggers): lift them
+        # while emptying, then put them back.
+        triggers = await conn.execute_query_dict("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        script = ["PRAGMA foreign_keys=OFF;"] + [f'DROP TRIGGER "{t["name"]}";' for t in triggers]
         script += [f'DELETE FROM "{t}";' for t in db.tables]
-        script += ["DELETE FROM sqlite_sequence;", "PRAGMA foreign_keys=ON;"]
+        script += ["DELETE FROM sqlite_sequence;", "PRAGMA foreign_keys=ON;"] + [t["sql"] + ";" for t in triggers]
         await conn.execute_script("\n".join(script))
 
 
