@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lock_seconds: int = Field(default=60, ge=1)
 
+    # Notifications (docs/notifications.md). WeChat subscribe-message templates per notification kind, JSON in
+    # JINLIN_WECHAT_TEMPLATES: {"<kind>": {"template_id": "…", "data": {"thing1": "{title:.20}", "time2": "{time}"}}}
+    wechat_templates: dict[str, dict] = Field(default_factory=dict)
+    wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    ws_ping_seconds: float = Field(default=25.0, gt=0)  # server heartbeat on /api/v1/ws
+    ws_dead_after_seconds: float = Field(default=60.0, gt=0)  # close a socket silent for this long
+    ws_max_sockets_per_user: int = Field(default=5, ge=1)  # the mini-program's limit, across API processes
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -5,6 +5,8 @@
 - getStableAccessToken (``/cgi-bin/stable_token``): cached on the bus until shortly before expiry and refreshed
   by one caller at a time (the bus lock makes it single-flight across processes).
 - getuserphonenumber (``/wxa/business/getuserphonenumber``): the ``watermark.appid`` must be ours.
+- subscribeMessage.send (``/cgi-bin/message/subscribe/send``): one send spends one one-time consent; the caller
+  validates ``data`` first (backend/notifications/templates.py) and decides what each errcode means.
 """
 
 from __future__ import annotations
@@ -138,3 +140,19 @@ class WechatClient:
             pure_phone=info.get("purePhoneNumber", ""),
             country_code=str(info.get("countryCode", "86")),
         )
+
+    async def send_subscribe_message(
+        self, *, openid: str, template_id: str, data: dict[str, str], page: str | None = None,
+        state: str = "formal", lang: str = "zh_CN",
+    ) -> dict[str, Any]:
+        """subscribeMessage.send; ``data`` maps template keywords to values (``{"thing1": "…"}``)."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+            "miniprogram_state": state,
+            "lang": lang,
+        }
+        if page:
+            body["page"] = page
+        return await self.call_with_token("POST", "/cgi-bin/message/subscribe/send", json=body)
