@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     port: int = 8000
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # comma-separated in env
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None  # None: JSON lines except in development (readable text there)
     metrics_enabled: bool = True
 
     jwt_issuer: str = "jinlin"
@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env != "development"
 
     @property
     def wechat_configured(self) -> bool:

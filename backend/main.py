@@ -103,7 +103,7 @@ def _mount_h5(app: FastAPI, h5_dir: Path | None) -> None:
 
 def create_app(settings: Settings | None = None, *, with_lifespan: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings.log_level, json_lines=settings.json_logs)
     dev = settings.is_development
     app = FastAPI(
         title="近邻 Jinlin API",
