@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from backend.auth.principal import Principal
 from backend.core import audit
@@ -29,11 +30,27 @@ from backend.org.schemas import (
 )
 from backend.org.scope import ancestor_columns, scope_of
 
+M = TypeVar("M", OrgUnit, Household)
+
 # Who may change what. Reading the tree is open to every grant holder within their scope.
 TREE_EDITORS = (Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
 HOUSEHOLD_EDITORS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
 HOUSEHOLD_READERS = (*HOUSEHOLD_EDITORS, Role.BUILDING_HEAD)
 DEPARTMENT_EDITORS = (Role.STREET_STAFF, Role.ADMIN)
+
+
+async def _save_changes(principal: Principal, row: M, changes: dict, *, action: str, object_type: str) -> M:
+    """Apply a partial update and its audit row in one transaction (nothing to do: nothing written)."""
+    if not changes:
+        return row
+    async with atomic():
+        row.update_from_dict(changes)
+        await row.save(update_fields=[*changes, "updated_at"])
+        await audit.record(
+            action, actor_id=principal.id, object_type=object_type, object_id=row.pk,
+            detail={"fields": sorted(changes)},
+        )
+    return row
 
 
 async def create_unit(principal: Principal, body: UnitCreate) -> OrgUnit:
@@ -71,16 +88,7 @@ async def update_unit(principal: Principal, unit: OrgUnit, body: UnitUpdate) -> 
         raise UnitNameTaken()
     if changes.get("code") and await repository.code_taken(changes["code"], exclude_id=unit.id):
         raise UnitCodeTaken()
-    if not changes:
-        return unit
-    async with atomic():
-        unit.update_from_dict(changes)
-        await unit.save(update_fields=[*changes, "updated_at"])
-        await audit.record(
-            "org:update", actor_id=principal.id, object_type="org_unit", object_id=unit.id,
-            detail={"fields": sorted(changes)},
-        )
-    return unit
+    return await _save_changes(principal, unit, changes, action="org:update", object_type="org_unit")
 
 
 async def delete_unit(principal: Principal, unit: OrgUnit) -> None:
@@ -126,16 +134,7 @@ async def update_household(principal: Principal, household: Household, body: Hou
     ):
         raise DoorTaken()
     changes.update(flags)
-    if not changes:
-        return household
-    async with atomic():
-        household.update_from_dict(changes)
-        await household.save(update_fields=[*changes, "updated_at"])
-        await audit.record(
-            "household:update", actor_id=principal.id, object_type="household", object_id=household.id,
-            detail={"fields": sorted(changes)},
-        )
-    return household
+    return await _save_changes(principal, household, changes, action="household:update", object_type="household")
 
 
 async def create_department(principal: Principal, body: DepartmentCreate) -> Department:
