@@ -78,7 +78,7 @@ def worker() -> None:
     from backend.outbox.worker import Worker
 
     settings = get_settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings.log_level, json_lines=settings.json_logs)
 
     async def main() -> None:
         bus = make_bus(settings.redis_url)
@@ -197,6 +197,11 @@ def contracts(output: Annotated[Path, typer.Option(help="写入的目录")] = Pa
 
     for path in write_all(output):
         console.print(f"已写入 {path}")
+
+
+from backend.ledger.cli import ledger_cli  # noqa: E402 - sub-commands live with their domain
+
+app.add_typer(ledger_cli, name="ledger")
 
 
 def main() -> None:
