@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     ws_dead_after_seconds: float = Field(default=60.0, gt=0)  # close a socket silent for this long
     ws_max_sockets_per_user: int = Field(default=5, ge=1)  # the mini-program's limit, across API processes
 
+    # 爱心超市 and 服务快递站 (docs/delivery.md)
+    task_offer_wave_seconds: int = Field(default=180, ge=1)  # how long each wave of offers waits for an accept
+    task_due_minutes: int = Field(default=240, ge=10)  # a task not confirmed by then is shown as late
+    volunteer_max_active_tasks: int = Field(default=3, ge=1)  # tasks one volunteer may hold at once
+    volunteer_id_key: str | None = None  # key material for ID numbers at rest; derived from secret_key when unset
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
