@@ -85,7 +85,7 @@ async def for_community(community_id: int | None) -> CommunityRules:
     return from_row(await RulesRow.get_or_none(unit_id=community_id))
 
 
-async def save(community_id: int, rules: CommunityRules, *, actor_id: int) -> CommunityRules:
+async def save(community_id: int, rules: CommunityRules, *, actor_id: int | None) -> CommunityRules:
     values = {**asdict(rules), "updated_by_id": actor_id, "updated_at": utcnow()}
     updated = await RulesRow.filter(unit_id=community_id).update(**values)
     if not updated:
