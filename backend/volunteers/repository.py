@@ -1,0 +1,137 @@
+"""Queries of the volunteers domain. Staff lists start from ``Scope``; the geographic search reads the geohash
+cell index (docs/adr/0016) and never scans the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
+
+from backend.models.volunteers import (
+    Activity,
+    ActivitySignup,
+    DualRegistration,
+    Pairing,
+    VolunteerProfile,
+    VolunteerStatus,
+    VolunteerTeam,
+)
+from backend.org.scope import Scope
+from backend.volunteers import geohash
+
+# ------------------------------------------------------------------------------------------------ profiles
+
+
+async def profile_of(user_id: int) -> VolunteerProfile | None:
+    return await VolunteerProfile.get_or_none(user_id=user_id).select_related("user")
+
+
+def scoped_profiles(scope: Scope) -> QuerySet[VolunteerProfile]:
+    return scope.filter(VolunteerProfile.all())
+
+
+async def profiles(scope: Scope, *, status: VolunteerStatus | None, before_id: int | None, limit: int
+                   ) -> list[VolunteerProfile]:
+    qs = scoped_profiles(scope)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    return await qs.order_by("-id").limit(limit + 1).select_related("user")
+
+
+async def profile(scope: Scope, profile_id: int) -> VolunteerProfile | None:
+    return await scoped_profiles(scope).filter(id=profile_id).select_related("user").first()
+
+
+async def take_task_slot(user_id: int) -> bool:
+    """One more task for this volunteer, if they are active and below their bound (one conditional UPDATE)."""
+    return bool(await VolunteerProfile.filter(
+        user_id=user_id, status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active")
+    ).update(active_tasks=F("active_tasks") + 1))
+
+
+async def free_task_slot(user_id: int, *, completed: bool = False) -> None:
+    changes = {"active_tasks": F("active_tasks") - 1}
+    if completed:
+        changes["completed_tasks"] = F("completed_tasks") + 1
+    await VolunteerProfile.filter(user_id=user_id, active_tasks__gt=0).update(**changes)
+
+
+# ------------------------------------------------------------------------------------------------ nearby
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    distance_m: float
+    skills: tuple[str, ...]
+    active_tasks: int
+    max_active: int
+
+
+_COLUMNS = ("user_id", "lat", "lng", "skills", "active_tasks", "max_active", "service_radius_m", "availability")
+
+
+async def nearby(
+    lat: float, lng: float, radius_m: float, *, pool: int, hour: int | None, exclude: set[int] | frozenset[int] = frozenset(),
+    scope: Scope | None = None, start_m: float = 1000.0,
+) -> list[Candidate]:
+    """Active volunteers with a free task slot, available in weekly ``hour`` (None: any), whose service area
+    reaches the point, within ``radius_m``: the nearest ``pool`` or more, nearest first.
+
+    The search widens (1 km, 2 km, 4 km… up to ``radius_m``) and reads only the cells it has not read yet, so a
+    dense city centre stops after a few hundred rows and a sparse edge keeps looking further."""
+    seen_cells: set[str] = set()
+    found: dict[int, Candidate] = {}
+    reach = min(start_m, radius_m)
+    while True:
+        cells = geohash.covering(lat, lng, reach) - seen_cells
+        seen_cells |= cells
+        if cells:
+            qs = VolunteerProfile.filter(
+                cell__in=sorted(cells), status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active"),
+                user__is_active=True,
+            )
+            if scope is not None:
+                qs = scope.filter(qs)
+            for row in await qs.values_list(*_COLUMNS):
+                user_id, vlat, vlng, skills, active, max_active, service_radius, availability = row
+                if user_id in exclude or (hour is not None and availability[hour] != "1"):
+                    continue
+                d = geohash.distance_m(lat, lng, vlat, vlng)
+                if d <= radius_m and d <= service_radius:
+                    found[user_id] = Candidate(user_id, d, tuple(skills or ()), active, max_active)
+        within = sum(1 for c in found.values() if c.distance_m <= reach)
+        if within >= pool or reach >= radius_m:
+            break
+        reach = min(reach * 2, radius_m)
+    return sorted(found.values(), key=lambda c: (c.distance_m, c.user_id))
+
+
+# ------------------------------------------------------------------------------------------------ the rest
+
+
+def scoped_teams(scope: Scope) -> QuerySet[VolunteerTeam]:
+    return scope.filter(VolunteerTeam.all())
+
+
+def scoped_dual_registrations(scope: Scope) -> QuerySet[DualRegistration]:
+    return scope.filter(DualRegistration.all())
+
+
+def scoped_pairings(scope: Scope) -> QuerySet[Pairing]:
+    return scope.filter(Pairing.all())
+
+
+def scoped_activities(scope: Scope) -> QuerySet[Activity]:
+    return scope.filter(Activity.all())
+
+
+async def active_pairing_of(resident_id: int) -> Pairing | None:
+    return await Pairing.get_or_none(active_key=resident_id)
+
+
+async def signup(activity_id: int, volunteer_id: int) -> ActivitySignup | None:
+    return await ActivitySignup.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
