@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
+from backend.core import sql
 from backend.core.timeutil import utcnow
 from backend.models.auth import AuthSession
 from backend.models.notifications import (
@@ -41,17 +42,52 @@ async def active_user_ids(ids: Iterable[int]) -> list[int]:
 async def lock_inboxes(user_ids: Sequence[int]) -> dict[int, int | None]:
     """Lock the users' inbox-state rows (in id order, so two writers never deadlock) until commit; returns each
     user's latest item id. Holding the lock while inserting makes a user's inbox ids grow in commit order."""
-    await InboxState.bulk_create([InboxState(user_id=u) for u in user_ids], ignore_conflicts=True)
     # Not .values_list(): Tortoise 1.1 silently drops FOR UPDATE from values queries; .only() keeps it.
-    rows = await (
-        InboxState.filter(user_id__in=list(user_ids)).order_by("user_id").select_for_update()
-        .only("id", "user_id", "last_item_id")
-    )
+    def locked():  # type: ignore[no-untyped-def]
+        return InboxState.filter(user_id__in=list(user_ids)).order_by("user_id").select_for_update().only(
+            "id", "user_id", "last_item_id"
+        )
+
+    rows = await locked()
+    if len(rows) < len(user_ids):  # first notification for some of them: create their rows, then lock all
+        await InboxState.bulk_create([InboxState(user_id=u) for u in user_ids], ignore_conflicts=True)
+        rows = await locked()
     return {r.user_id: r.last_item_id for r in rows}
 
 
-async def set_tail(user_id: int, item_id: int) -> None:
-    await InboxState.filter(user_id=user_id).update(last_item_id=item_id)
+ITEM_CHUNK = 1000  # rows per INSERT (7 parameters each; PostgreSQL allows 32,767 parameters per statement)
+
+
+async def add_items(
+    event_id: int, kind: str, urgency: Urgency, created_at: datetime, rows: Sequence[tuple[int, bool, int | None]]
+) -> dict[int, int]:
+    """Insert one inbox row per (user, silent, prev id), a chunk per statement; returns user id -> item id."""
+    out: dict[int, int] = {}
+    for start in range(0, len(rows), ITEM_CHUNK):
+        chunk = rows[start:start + ITEM_CHUNK]
+        values = ", ".join(
+            "(" + ", ".join(f"${7 * i + k}" for k in range(1, 8)) + ")" for i in range(len(chunk))
+        )
+        params: list[Any] = []
+        for user_id, silent, prev_id in chunk:
+            params += [user_id, event_id, kind, urgency.value, silent, prev_id, created_at]
+        found = await sql.fetch(
+            "INSERT INTO inbox_item (user_id, event_id, kind, urgency, silent, prev_id, created_at) VALUES "
+            f"{values} RETURNING id, user_id",
+            *params,
+        )
+        out.update({r["user_id"]: r["id"] for r in found})
+    return out
+
+
+async def set_tails(user_ids: Sequence[int]) -> None:
+    """Point each (locked) inbox state at the user's newest item."""
+    marks = ", ".join(f"${i}" for i in range(1, len(user_ids) + 1))
+    await sql.execute(
+        "UPDATE inbox_state SET last_item_id = (SELECT MAX(i.id) FROM inbox_item i WHERE i.user_id = "
+        f"inbox_state.user_id) WHERE user_id IN ({marks})",
+        *user_ids,
+    )
 
 
 async def preferences_of(user_ids: Sequence[int]) -> dict[int, NotificationPreference]:

@@ -145,17 +145,16 @@ async def notify(
         prefs = await repository.preferences_of(users) if urgency is Urgency.NORMAL else {}
         template = runtime.templates().get(kind)
         tails = await repository.lock_inboxes(users)
-        items: dict[int, int] = {}
-        for uid in users:
-            silent = is_silent(prefs.get(uid), kind, urgency, event.created_at)
-            item = await InboxItem.create(
-                user_id=uid, event_id=event.id, kind=kind, urgency=urgency, silent=silent, prev_id=tails.get(uid)
-            )
-            await repository.set_tail(uid, item.id)
-            items[uid] = item.id
-            if not silent and (template is not None or urgency is Urgency.URGENT):
-                delivery = await WechatDelivery.create(item_id=item.id, user_id=uid, urgency=urgency)
-                await outbox.enqueue(WECHAT, {"delivery_id": delivery.id})
+        silent = {uid: is_silent(prefs.get(uid), kind, urgency, event.created_at) for uid in users}
+        items = await repository.add_items(
+            event.id, kind, urgency, event.created_at, [(uid, silent[uid], tails.get(uid)) for uid in users]
+        )
+        await repository.set_tails(users)
+        if template is not None or urgency is Urgency.URGENT:
+            for uid in users:
+                if not silent[uid]:
+                    delivery = await WechatDelivery.create(item_id=items[uid], user_id=uid, urgency=urgency)
+                    await outbox.enqueue(WECHAT, {"delivery_id": delivery.id})
         await outbox.enqueue(PUSH, {"event_id": event.id})
     return Notified(event_id=event.id, items=items)
 
