@@ -53,7 +53,8 @@ class VolunteerProfile(models.Model, ScopedColumns):
     skills = fields.JSONField(default=list)
     lat = fields.FloatField()
     lng = fields.FloatField()
-    cell = fields.CharField(max_length=12)  # geohash of (lat, lng) at the index precision
+    cell = fields.CharField(max_length=12)  # geohash of (lat, lng), 6 characters (≈ 1.0 × 0.6 km)
+    fine_cell = fields.CharField(max_length=12)  # 7 characters (≈ 125 × 150 m), for dense city centres
     service_radius_m = fields.IntField(default=3000, db_default=3000)
     availability = fields.CharField(max_length=168, default=ALWAYS, db_default=ALWAYS)
     max_active = fields.IntField(default=3, db_default=3)
@@ -69,7 +70,7 @@ class VolunteerProfile(models.Model, ScopedColumns):
 
     class Meta:
         table = "volunteer_profile"
-        indexes = (("cell", "status"),)
+        indexes = (("cell", "status"), ("fine_cell", "status"))
         constraints = (
             CheckConstraint(check="active_tasks >= 0 AND active_tasks <= max_active", name="volunteer_load_bounded"),
             CheckConstraint(check="max_active >= 1", name="volunteer_max_active_positive"),

@@ -16,7 +16,7 @@ async def household_of(user: User | int | None) -> Household | None:
     if user is None:
         return None
     household_id = user.household_id if isinstance(user, User) else (
-        await User.filter(id=user).values_list("household_id", flat=True).first()
+        await User.filter(id=user).first().values_list("household_id", flat=True)
     )
     return await Household.get_or_none(id=household_id) if household_id else None
 

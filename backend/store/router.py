@@ -39,6 +39,7 @@ from backend.store.exceptions import (
     StockWouldGoNegative,
     StoreNotFound,
 )
+from backend.store.places import household_of, household_scope
 from backend.store.schemas import (
     CancelIn,
     ItemIn,
@@ -59,7 +60,7 @@ router = APIRouter(prefix="/api/v1/store", tags=["store"])
 
 
 async def _out(order) -> OrderOut:  # type: ignore[no-untyped-def]
-    task_id = await Task.filter(order_id=order.id).values_list("id", flat=True).first()
+    task_id = await Task.filter(order_id=order.id).first().values_list("id", flat=True)
     return orders.order_out(order, task_id)
 
 
@@ -149,7 +150,9 @@ ORDER_ERRORS = (StoreNotFound, ItemNotFound, NotFound, NoHousehold, OutOfStock, 
 async def place_order(body: OrderIn, principal: CurrentUser, settings: SettingsDep):
     """下单：冻结积分、预留库存，送货上门时生成配送任务。工作人员可代居民下单（for_user_id）。"""
     resident = await resident_for(principal, body.for_user_id)
-    scope = await visible_scope(principal) if resident.id == principal.id else staff(principal)
+    # the resident's own community's stores (staff ordering for them reach those too), or any in staff scope
+    scope = household_scope(await household_of(resident)).union(
+        await visible_scope(principal) if resident.id == principal.id else staff(principal))
     store = await repository.scoped_stores(scope).filter(id=body.store_id, is_active=True).first()
     if store is None:
         raise StoreNotFound(detail={"loc": "body.store_id"})

@@ -11,6 +11,8 @@ import math
 
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 INDEX_PRECISION = 6  # ≈ 1.0 km × 0.6 km at Lanzhou's latitude
+FINE_PRECISION = 7  # ≈ 125 m × 150 m: dense city centres
+FINE_UNTIL_M = 600  # searches up to this reach read the fine cells (fewer rows), wider ones the coarse (fewer cells)
 EARTH_RADIUS_M = 6_371_000.0
 M_PER_DEG_LAT = 111_320.0
 
@@ -83,6 +85,11 @@ def covering(lat: float, lng: float, radius_m: float, precision: int = INDEX_PRE
     if x1 < x0:  # the box crosses the antimeridian
         x1 += 1 << _bits(precision)[0]
     return {cell_name(x, y, precision) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)}
+
+
+def cells(lat: float, lng: float) -> dict[str, str]:
+    """Both index columns of a position."""
+    return {"cell": encode(lat, lng, INDEX_PRECISION), "fine_cell": encode(lat, lng, FINE_PRECISION)}
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

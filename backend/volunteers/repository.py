@@ -75,30 +75,33 @@ _COLUMNS = ("user_id", "lat", "lng", "skills", "active_tasks", "max_active", "se
 
 
 async def nearby(
-    lat: float, lng: float, radius_m: float, *, pool: int, hour: int | None, exclude: set[int] | frozenset[int] = frozenset(),
-    scope: Scope | None = None, start_m: float = 1000.0,
+    lat: float, lng: float, radius_m: float, *, pool: int, hour: int | None,
+    exclude: set[int] | frozenset[int] = frozenset(), scope: Scope | None = None, start_m: float = 250.0,
 ) -> list[Candidate]:
     """Active volunteers with a free task slot, available in weekly ``hour`` (None: any), whose service area
-    reaches the point, within ``radius_m``: the nearest ``pool`` or more, nearest first.
+    reaches the point, within ``radius_m``: at least the nearest ``pool`` when there are that many, nearest first.
 
-    The search widens (1 km, 2 km, 4 km… up to ``radius_m``) and reads only the cells it has not read yet, so a
-    dense city centre stops after a few hundred rows and a sparse edge keeps looking further."""
-    seen_cells: set[str] = set()
+    The search widens (250 m, 500 m, 1 km… up to ``radius_m``) and reads only cells it has not read yet: fine
+    cells while the reach is small (a dense centre stops after a few hundred rows), coarse cells beyond (a sparse
+    edge keeps looking further without listing thousands of cells)."""
+    seen: dict[str, set[str]] = {"cell": set(), "fine_cell": set()}
     found: dict[int, Candidate] = {}
     reach = min(start_m, radius_m)
     while True:
-        cells = geohash.covering(lat, lng, reach) - seen_cells
-        seen_cells |= cells
+        column, precision = (("fine_cell", geohash.FINE_PRECISION) if reach <= geohash.FINE_UNTIL_M
+                             else ("cell", geohash.INDEX_PRECISION))
+        cells = geohash.covering(lat, lng, reach, precision) - seen[column]
+        seen[column] |= cells
         if cells:
             qs = VolunteerProfile.filter(
-                cell__in=sorted(cells), status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active"),
+                **{f"{column}__in": sorted(cells)}, status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active"),
                 user__is_active=True,
             )
             if scope is not None:
                 qs = scope.filter(qs)
             for row in await qs.values_list(*_COLUMNS):
                 user_id, vlat, vlng, skills, active, max_active, service_radius, availability = row
-                if user_id in exclude or (hour is not None and availability[hour] != "1"):
+                if user_id in found or user_id in exclude or (hour is not None and availability[hour] != "1"):
                     continue
                 d = geohash.distance_m(lat, lng, vlat, vlng)
                 if d <= radius_m and d <= service_radius:

@@ -75,7 +75,7 @@ async def register(settings: Settings, user: User, community: OrgUnit, body: Reg
                 user_id=user.id, real_name=body.real_name, id_number_hash=fingerprint,
                 id_number_enc=crypto.encrypt(settings, number, bound_to=fingerprint),
                 id_number_masked=privacy.mask_id_number(number), skills=sorted(set(body.skills)),
-                lat=body.area.lat, lng=body.area.lng, cell=geohash.encode(body.area.lat, body.area.lng),
+                lat=body.area.lat, lng=body.area.lng, **geohash.cells(body.area.lat, body.area.lng),
                 service_radius_m=body.area.radius_m, availability=body.availability or ALWAYS,
                 max_active=default_max_active, is_party_member=body.is_party_member, is_veteran=body.is_veteran,
                 registered_by_id=actor_id, **place_of(community),
@@ -94,7 +94,7 @@ async def update(profile: VolunteerProfile, body: ProfileUpdate | StaffProfileUp
     if body.skills is not None:
         changes["skills"] = sorted(set(body.skills))
     if body.area is not None:
-        changes.update(lat=body.area.lat, lng=body.area.lng, cell=geohash.encode(body.area.lat, body.area.lng),
+        changes.update(lat=body.area.lat, lng=body.area.lng, **geohash.cells(body.area.lat, body.area.lng),
                        service_radius_m=body.area.radius_m)
     if body.availability is not None:
         changes["availability"] = body.availability

@@ -70,7 +70,7 @@ async def volunteer(settings, name: str, at: tuple[float, float], *, community: 
     await VolunteerProfile.create(
         user=user, real_name=name, id_number_hash=fp, id_number_enc=crypto.encrypt(settings, number, bound_to=fp),
         id_number_masked=number[:3] + "*" * 11 + number[-4:], status=status, skills=list(skills), lat=at[0],
-        lng=at[1], cell=geohash.encode(*at), service_radius_m=radius_m, max_active=max_active,
+        lng=at[1], **geohash.cells(*at), service_radius_m=radius_m, max_active=max_active,
         street_id=community.street_id, community_id=community.id,
     )
     return user

@@ -51,7 +51,7 @@ async def _volunteers(community: OrgUnit, n: int) -> list[int]:
         lat, lng = CENTER[0] + (i % 20) * 0.0002, CENTER[1] + (i // 20) * 0.0002
         profiles.append(VolunteerProfile(
             user_id=u.id, real_name=f"志愿者{i}", id_number_enc="v1.x", id_number_hash=f"h{i}", id_number_masked="620***",
-            status=VolunteerStatus.ACTIVE, skills=[], lat=lat, lng=lng, cell=geohash.encode(lat, lng),
+            status=VolunteerStatus.ACTIVE, skills=[], lat=lat, lng=lng, **geohash.cells(lat, lng),
             street_id=community.street_id, community_id=community.id))
     await VolunteerProfile.bulk_create(profiles)
     return [u.id for u in users]

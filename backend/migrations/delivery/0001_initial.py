@@ -427,6 +427,7 @@ class Migration(migrations.Migration):
                 ('lat', fields.FloatField()),
                 ('lng', fields.FloatField()),
                 ('cell', fields.CharField(max_length=12)),
+                ('fine_cell', fields.CharField(max_length=12)),
                 ('service_radius_m', fields.IntField(default=3000, db_default=3000)),
                 ('availability', fields.CharField(default='111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111', db_default='111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111', max_length=168)),
                 ('max_active', fields.IntField(default=3, db_default=3)),
@@ -440,7 +441,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'volunteer_profile', 'app': 'delivery', 'indexes': [Index(fields=['cell', 'status'])], 'pk_attr': 'id', 'table_description': 'A registered volunteer: real name, encrypted ID number, skills, service area (a point, its geohash cell'},
+            options={'table': 'volunteer_profile', 'app': 'delivery', 'indexes': [Index(fields=['cell', 'status']), Index(fields=['fine_cell', 'status'])], 'pk_attr': 'id', 'table_description': 'A registered volunteer: real name, encrypted ID number, skills, service area (a point, its geohash cell'},
             bases=['Model', 'ScopedColumns'],
         ),
         ops.CreateModel(
