@@ -91,24 +91,15 @@ async def place(settings: Settings, store: Store, resident: User, body: OrderIn,
     total = sum(items[ln.item_id].price_points * ln.qty for ln in body.lines)
     place = place_of(household) if household else place_of(store)
     async with atomic():
+        # Rows nobody else writes first; the shared hot rows (the community's escrow account in the ledger, then
+        # the items in id order) last, so they stay locked only for the last statements before the commit. Every
+        # writer takes them in that order (person → escrow → items): no two transactions wait on each other.
         order = await Order.create(store_id=store.id, resident_id=resident.id, household_id=resident.household_id,
                                    placed_by_id=actor_id, fulfilment=body.fulfilment, total_points=total,
                                    quota_holder=holder, month=month, note=body.note, **place)
-        for line in sorted(body.lines, key=lambda ln: ln.item_id):  # one lock order for every transaction
-            item = items[line.item_id]
-            row = await repository.hold(item.id, store.id, line.qty)
-            if row is None:
-                raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": line.qty})
-            if item.monthly_limit is not None and not await repository.use_quota(
-                    holder, item.id, month, line.qty, item.monthly_limit):
-                raise MonthlyLimitReached(f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
-                                          detail={"item_id": item.id, "monthly_limit": item.monthly_limit})
-            await warn_if_low(item, row["stock"] + line.qty, row["stock"], row["low_stock_at"])
         await OrderLine.bulk_create([OrderLine(order_id=order.id, item_id=ln.item_id, name=items[ln.item_id].name,
                                                qty=ln.qty, price_points=items[ln.item_id].price_points)
                                      for ln in body.lines])
-        if total > 0:
-            await ledger.reserve_points(resident.id, total, community=community, order_id=order.id, actor_id=actor_id)
         on_behalf = resident.id if actor_id != resident.id else None
         await OrderEvent.create(order_id=order.id, from_status=None, to_status=S.CONFIRMED, actor_id=actor_id,
                                 on_behalf_of_id=on_behalf)
@@ -116,6 +107,21 @@ async def place(settings: Settings, store: Store, resident: User, body: OrderIn,
                            object_id=order.id, detail={"total_points": total, "fulfilment": body.fulfilment.value})
         if body.fulfilment is Fulfilment.DELIVERY:
             await tasks.open_delivery_task(settings, order, store, resident, household, actor_id=actor_id)
+        lines = sorted(body.lines, key=lambda ln: ln.item_id)
+        for line in lines:
+            item = items[line.item_id]
+            if item.monthly_limit is not None and not await repository.use_quota(
+                    holder, item.id, month, line.qty, item.monthly_limit):
+                raise MonthlyLimitReached(f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
+                                          detail={"item_id": item.id, "monthly_limit": item.monthly_limit})
+        if total > 0:
+            await ledger.reserve_points(resident.id, total, community=community, order_id=order.id, actor_id=actor_id)
+        for line in lines:
+            item = items[line.item_id]
+            row = await repository.hold(item.id, store.id, line.qty)
+            if row is None:
+                raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": line.qty})
+            await warn_if_low(item, row["stock"] + line.qty, row["stock"], row["low_stock_at"])
     return await Order.get(id=order.id).prefetch_related("lines")
 
 
@@ -140,9 +146,9 @@ async def cancel(order: Order, *, actor_id: int, reason: str | None, staff: bool
         raise OrderNotCancellable(detail={"status": status.value})
     async with atomic():
         await _move(order, S.CANCELLED, actor_id=actor_id, reason=reason, cancelled_at=utcnow(), cancel_reason=reason)
-        await _return_lines(order, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
-        if order.total_points > 0:
+        if order.total_points > 0:  # the ledger's rows before the items': the lock order of ``place``
             await ledger.release_reserved(order.id, actor_id=actor_id)
+        await _return_lines(order, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
         await audit.record("order:cancel", actor_id=actor_id, object_type="store_order", object_id=order.id,
                            detail={"reason": reason})
         if not from_task:
@@ -157,13 +163,13 @@ async def hand_over(order: Order, *, actor_id: int) -> Order:
     async with atomic():
         changes = {"completed_at": utcnow()} if to is S.COMPLETED else {}
         await _move(order, to, actor_id=actor_id, reason="到店领取" if to is S.COMPLETED else "志愿者取货", **changes)
+        if to is S.COMPLETED and order.total_points > 0:  # ledger rows before item rows, as in ``place``
+            await ledger.redeem_reserved(order.id, store_id=order.store_id, actor_id=actor_id)
         for line in sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id):
             item = await StoreItem.get(id=line.item_id)
             row = await repository.release_held(line.item_id, line.qty)
             await _movement(item, MovementKind.ORDER_OUT, -line.qty, row["stock"] + row["held"], actor_id=actor_id,
                             order_id=order.id, reason=f"订单 #{order.id}")
-        if to is S.COMPLETED and order.total_points > 0:
-            await ledger.redeem_reserved(order.id, store_id=order.store_id, actor_id=actor_id)
     return await Order.get(id=order.id).prefetch_related("lines")
 
 

@@ -29,8 +29,11 @@ def household_scope(household: Household | None) -> Scope:
 
 
 async def member_scope(principal: Principal) -> Scope:
-    """The units the caller belongs to in any role, plus their household's community."""
-    return scope_of(principal, ALL_ROLES).union(household_scope(await household_of(principal.user)))
+    """The units the caller belongs to in any role, the communities those lie in (a grid worker uses the
+    community's store), and their household's community."""
+    communities = {g.org_unit.community_id for g in principal.grants if g.org_unit and g.org_unit.community_id}
+    own = Scope(units={OrgLevel.COMMUNITY: frozenset(communities)}) if communities else Scope()
+    return scope_of(principal, ALL_ROLES).union(own).union(household_scope(await household_of(principal.user)))
 
 
 async def home_point(household: Household | None) -> tuple[float, float] | None:

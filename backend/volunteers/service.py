@@ -24,7 +24,7 @@ from backend.models.volunteers import (
     VolunteerStatus,
     VolunteerTeam,
 )
-from backend.store.places import place_of
+from backend.store.places import household_of, place_of
 from backend.users.merge import on_user_merged
 from backend.volunteers import crypto, geohash, repository
 from backend.volunteers.exceptions import (
@@ -69,6 +69,8 @@ async def register(settings: Settings, user: User, community: OrgUnit, body: Reg
     if not crypto.valid_id_number(number):
         raise InvalidIdNumber(detail={"loc": "body.id_number"})
     fingerprint = crypto.fingerprint(settings, number)
+    household = await household_of(user)  # placed at home when they live in that community (their grid's staff see them)
+    place = place_of(household) if household and household.community_id == community.id else place_of(community)
     try:
         async with atomic():
             profile = await VolunteerProfile.create(
@@ -78,7 +80,7 @@ async def register(settings: Settings, user: User, community: OrgUnit, body: Reg
                 lat=body.area.lat, lng=body.area.lng, **geohash.cells(body.area.lat, body.area.lng),
                 service_radius_m=body.area.radius_m, availability=body.availability or ALWAYS,
                 max_active=default_max_active, is_party_member=body.is_party_member, is_veteran=body.is_veteran,
-                registered_by_id=actor_id, **place_of(community),
+                registered_by_id=actor_id, **place,
             )
             await audit.record("volunteer:register", actor_id=actor_id, object_type="volunteer_profile",
                                object_id=profile.id, on_behalf_of_id=user.id if actor_id != user.id else None)
