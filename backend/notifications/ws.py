@@ -54,6 +54,7 @@ def _frame(**body: Any) -> str:
 PING = _frame(type="ping")
 PONG = _frame(type="pong")
 CATCH_UP = object()
+_closing: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ class Conn:
         self.closed = True
         if self.task is not None and self.task is not asyncio.current_task():
             self.task.cancel()
-        asyncio.create_task(self._close(code, reason))
+        task = asyncio.create_task(self._close(code, reason))
+        _closing.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(_closing.discard)
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
