@@ -307,11 +307,10 @@ async def redeem(
     user_id: int, *, store_id: int, points: int, actor_id: int, idempotency_key: str | None,
     note: str | None = None, order_id: int | None = None,
 ) -> Posted:
-    """Spend points at an 爱心超市 counter (one step: the person's points go to the store)."""
-    account = await _store_account(store_id)
+    """Spend points at an 爱心超市 counter (one step: the person's points go to the store, where it happens)."""
     return await post(
         TransferKind.REDEEM_GOODS, [Leg(user(user_id), Currency.POINT, -points), Leg(store(store_id), Currency.POINT, points)],
-        reason=note or "爱心超市兑换", place=Place.of(account), actor_id=actor_id, idempotency_key=idempotency_key,
+        reason=note or "爱心超市兑换", place=store(store_id), actor_id=actor_id, idempotency_key=idempotency_key,
         link=("order", order_id) if order_id is not None else ("store", store_id),
     )
 

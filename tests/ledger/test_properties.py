@@ -218,7 +218,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if not affordable:
             assert all(isinstance(r, InsufficientBalance) for r in results)
             return
-        assert not any(isinstance(r, BaseException) for r in results), results
+        assert not any(isinstance(r, BaseException) for r in results), [repr(r) for r in results if isinstance(r, BaseException)]
         assert sorted(r.replayed for r in results) == [False] + [True] * (n - 1)
         assert len({r.transfer.id for r in results}) == 1
         self.record(next(r for r in results if not r.replayed))
