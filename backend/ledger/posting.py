@@ -138,12 +138,12 @@ async def post(
     if applied is None:
         return await _existing(kind, legs, idempotency_key, reverses_id)
     transfer_id, entries, place = applied
-    transfer = Transfer(
-        id=transfer_id, kind=kind, reason=reason[:200], actor_id=actor_id, link_type=link_type, link_id=link_id,
-        idempotency_key=idempotency_key, reverses_id=reverses_id, created_at=head[-1], street_id=place.street_id,
-        community_id=place.community_id, grid_id=place.grid_id, compound_id=place.compound_id,
+    transfer = Transfer._init_from_db(  # the row as written (the ORM's fast path for rows read from the db)
+        id=transfer_id, kind=kind.value, reason=reason[:200], actor_id=actor_id, link_type=link_type,
+        link_id=link_id, idempotency_key=idempotency_key, reverses_id=reverses_id, created_at=head[-1],
+        street_id=place.street_id, community_id=place.community_id, grid_id=place.grid_id,
+        compound_id=place.compound_id,
     )
-    transfer._saved_in_db = True
     return Posted(transfer=transfer, entries=entries)
 
 
