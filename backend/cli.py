@@ -202,6 +202,9 @@ def contracts(output: Annotated[Path, typer.Option(help="写入的目录")] = Pa
 from backend.ledger.cli import ledger_cli  # noqa: E402 - sub-commands live with their domain
 
 app.add_typer(ledger_cli, name="ledger")
+from backend.visits.cli import visits_cli  # noqa: E402
+
+app.add_typer(visits_cli, name="visits")
 
 
 def main() -> None:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     volunteer_max_active_tasks: int = Field(default=3, ge=1)  # tasks one volunteer may hold at once
     volunteer_id_key: str | None = None  # key material for ID numbers at rest; derived from secret_key when unset
 
+    # 入户走访 (docs/visits.md). A community's saved policy overrides the fence; these are the defaults.
+    visits_fence_m: int = Field(default=150, ge=20, le=5000)  # check-in farther from the building: flagged
+    visits_clock_skew_seconds: int = Field(default=300, ge=30)  # phone clock off by more than this: flagged
+    visits_late_sync_hours: int = Field(default=72, ge=1)  # synced this long after the visit: flagged
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
