@@ -82,3 +82,24 @@ class TestConcurrentEdits:
             if a["outcome"] == "conflict":
                 assert a["conflict"]["reason"] == "stale_version" and a["visit"]["notes"] == winner
         assert await VisitEvent.filter(action="edited").count() == 1
+
+
+class TestConcurrentAssignments:
+    async def test_five_leaders_giving_one_household_to_five_people_at_once(self, server, world):
+        from backend.models.user import Role
+        from backend.models.visits import Assignment, AssignmentSpan
+        from tests.builders import make_user
+
+        visitors = [await make_user(Role.PARTY_MEMBER, world.tree.grid(0, 0), name=f"党员{i}") for i in range(5)]
+        h = world.h(0, 0, 2)
+        calls = [(f"{V}/assignments", {"visitor_id": v.id, "household_ids": [h.id]}, world.headers["staff"])
+                 for v in visitors]
+        answers = await _fire(server.url, calls)
+        codes = sorted(a.status_code for a in answers)
+        assert codes[0] == 200 and all(c in (200, 409) for c in codes), [a.text for a in answers]
+        assert {a.json()["error"] for a in answers if a.status_code == 409} <= {"AssignmentChanged"}
+        # whatever the interleaving: one current visitor, exactly one open span, and it is theirs
+        current = await Assignment.get(household_id=h.id)
+        spans = await AssignmentSpan.filter(household_id=h.id).order_by("id")
+        assert [s.visitor_id for s in spans if s.ended_at is None] == [current.visitor_id]
+        assert len(spans) == codes.count(200)
