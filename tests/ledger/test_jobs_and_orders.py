@@ -15,8 +15,7 @@ from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer,
 from backend.models.outbox import OutboxEvent
 from backend.outbox import registry
 from backend.users.merge import run_merge_hooks
-from tests.builders import make_user
-from tests.ledger.conftest import award_points, balance_of, credit, raw
+from tests.ledger.conftest import person, award_points, balance_of, credit, raw
 
 
 class TestMonthlyAllowance:
@@ -123,7 +122,7 @@ class TestOrders:
 
 class TestMerge:
     async def test_a_merged_placeholders_balances_follow_the_person(self, world):
-        placeholder = await make_user(name="微信新号")
+        placeholder = await person(None, None, name="微信新号")
         await credit(placeholder, community=world.community, minutes=90)
         await run_merge_hooks(placeholder.id, world["resident"].id)
         assert await balance_of(world["resident"], Currency.HOUR) == 90

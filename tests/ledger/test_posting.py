@@ -10,8 +10,7 @@ from backend.ledger.exceptions import IdempotencyKeyConflict, InsufficientBalanc
 from backend.ledger.rules import CommunityRules, TaskKind, save
 from backend.ledger.types import Leg, issuer, user
 from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer, TransferKind
-from tests.builders import make_user
-from tests.ledger.conftest import award_points, balance_of, credit, ledger_counts
+from tests.ledger.conftest import person, award_points, balance_of, credit, ledger_counts
 
 
 class TestEarning:
@@ -115,6 +114,6 @@ class TestAccounts:
         assert hours.min_balance == -30  # the volunteer's own community, not where the hours were earned
 
     async def test_someone_without_a_community_gets_the_default_floor(self, world):
-        loner = await make_user(name="无社区")
+        loner = await person(None, None, name="无社区")
         await credit(loner, community=world.community, minutes=10)
         assert (await Account.get(owner_id=loner.id, owner_kind=OwnerKind.USER, currency=Currency.HOUR)).min_balance == 0

@@ -23,8 +23,7 @@ from backend.ledger.rules import CommunityRules, save
 from backend.ledger.verify import verify
 from backend.models.ledger import Currency, Transfer
 from backend.models.user import Role
-from tests.builders import make_user
-from tests.ledger.conftest import raw
+from tests.ledger.conftest import person, raw
 
 PEOPLE = ("volunteer", "volunteer_b", "resident", "parent")
 CREDIT_LIMIT_POINTS = 20
@@ -58,8 +57,8 @@ class LedgerMachine(RuleBasedStateMachine):
         # Fresh people and a fresh store for every example: what a step does must depend only on the steps
         # before it in the same example (Hypothesis replays examples to shrink them).
         CTX.examples += 1
-        self.people = {name: CTX.run(make_user(Role.RESIDENT, CTX.world.community, name=name,
-                                               household=CTX.world.tree.household(0, 0, 0))).id
+        self.people = {name: CTX.run(person(Role.RESIDENT, CTX.world.community, name=name,
+                                            household=CTX.world.tree.household(0, 0, 0))).id
                        for name in PEOPLE}
         self.store = CTX.examples
         self.community = CTX.world.community
