@@ -1,7 +1,7 @@
 """A visitor's plan: their households, each overdue, due or done under its community's policy, nearest first.
 
-Three queries whatever the number of households: the assignments with their buildings (one join), the counted
-visits since the earliest slot any status depends on, and each household's last visit. Visits by anyone count
+Three constant queries whatever the number of households: the assignments with their buildings (one join), the
+counted visits since the earliest slot any status depends on, and each household's last visit. Visits by anyone count
 for the plan (a household visited by the grid worker this week need not be visited again); the 台账 counts the
 visitor's own visits (``stats.py``).
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 from backend.core.timeutil import utcnow
 from backend.visits import checks, repository
 from backend.visits.policies import policies_for
-from backend.visits.policy import Rule, status, window_start
+from backend.visits.policy import FLAGS, Rule, Slot, status_in, window_start
 from backend.visits.schemas import PlanCounts, PlanItem, PlanOut, PlanPolicy, RuleOut
 
 ORDER = {"overdue": 0, "due": 1, "done": 2, "none": 3}
@@ -25,18 +25,27 @@ async def plan(visitor_id: int, *, default_fence: int, lat: float | None = None,
     now = now or utcnow()
     rows = await repository.plan_rows(visitor_id)
     policies = await policies_for({r["community_id"] for r in rows}, default_fence)
-    rules: dict[int, Rule | None] = {r["household_id"]: policies[r["community_id"]].rule_for(r) for r in rows}
+    chosen: dict[tuple, Rule | None] = {}  # households share a handful of flag combinations: decide each once
+    rules: dict[int, Rule | None] = {}
+    for r in rows:
+        key = (r["community_id"], *(bool(r[f]) for f in FLAGS))
+        if key not in chosen:
+            chosen[key] = policies[r["community_id"]].rule_for(r)
+        rules[r["household_id"]] = chosen[key]
     used = {rule for rule in rules.values() if rule is not None}
-    ids = [r["household_id"] for r in rows]
-    times = await repository.visit_times(ids, window_start(list(used), now)) if used else {}
-    last = await repository.last_visits(ids)
+    slots: dict[Rule, tuple[Slot, Slot]] = {}
+    for rule in used:
+        current = rule.slot(now)
+        slots[rule] = (current, rule.previous(current))
+    times = await repository.visit_times(visitor_id, window_start(list(used), now)) if used else {}
+    last = await repository.last_visits(visitor_id) if rows else {}
     items = []
     for r in rows:
         hid, rule = r["household_id"], rules[r["household_id"]]
         visits = times.get(hid, [])
         counted = [t for t, home in visits if home]
-        state, slot = ("none", None) if rule is None else status(rule, now, assigned_at=r["assigned_at"],
-                                                                   visits=counted)
+        slot = slots[rule][0] if rule is not None else None
+        state = "none" if rule is None else status_in(*slots[rule], assigned_at=r["assigned_at"], visits=counted)
         in_slot = [home for t, home in visits if slot is not None and slot.holds(t)]
         distance = None
         if lat is not None and lng is not None and r["lat"] is not None and r["lng"] is not None:

@@ -113,13 +113,17 @@ def rules_from(data: list[dict[str, Any]]) -> tuple[Rule, ...]:
 def status(rule: Rule, now: datetime, *, assigned_at: datetime | None, visits: list[datetime]) -> tuple[str, Slot]:
     """(done | due | overdue, the current slot) for one household, from its counted visit times."""
     current = rule.slot(now)
+    return status_in(current, rule.previous(current), assigned_at=assigned_at, visits=visits), current
+
+
+def status_in(current: Slot, previous: Slot, *, assigned_at: datetime | None, visits: list[datetime]) -> str:
+    """The same with the slots already worked out (a plan computes them once per rule, not per household)."""
     if any(current.holds(v) for v in visits):
-        return "done", current
-    previous = rule.previous(current)
+        return "done"
     required = assigned_at is None or assigned_at <= previous.start
     if required and not any(previous.holds(v) for v in visits):
-        return "overdue", current
-    return "due", current
+        return "overdue"
+    return "due"
 
 
 def window_start(rules: tuple[Rule, ...] | list[Rule], now: datetime) -> datetime:

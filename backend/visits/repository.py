@@ -96,6 +96,9 @@ async def policy_rows(community_ids: Iterable[int]) -> dict[int, VisitPolicy]:
     ids = sorted({i for i in community_ids if i})
     if not ids:
         return {}
+    if len(ids) == 1:  # the usual case (a plan): constant SQL, prepared once per connection
+        rows = await sql.fetch("SELECT * FROM visit_policy WHERE unit_id = $1", ids[0])
+        return {int(r["unit_id"]): VisitPolicy._init_from_db(**r) for r in rows}
     return {p.unit_id: p for p in await VisitPolicy.filter(unit_id__in=ids)}
 
 
@@ -159,14 +162,17 @@ JOIN household h ON h.id = a.household_id
 JOIN org_unit b ON b.id = h.building_id
 WHERE a.visitor_id = $1"""
 
+# Constant SQL (prepared once per connection on PostgreSQL): the visitor's households come from a join.
 _WINDOW_SQL = """
-SELECT household_id, effective_at, at_home FROM visit
-WHERE household_id IN ({ids}) AND effective_at >= $1 AND review_status <> 'rejected'"""
+SELECT v.household_id, v.effective_at, v.at_home FROM visit_assignment a
+JOIN visit v ON v.household_id = a.household_id
+WHERE a.visitor_id = $1 AND v.effective_at >= $2 AND v.review_status <> 'rejected'"""
 
 _LAST_SQL = """
-SELECT household_id, MAX(effective_at) AS last_at FROM visit
-WHERE household_id IN ({ids}) AND at_home AND review_status <> 'rejected'
-GROUP BY household_id"""
+SELECT v.household_id, MAX(v.effective_at) AS last_at FROM visit_assignment a
+JOIN visit v ON v.household_id = a.household_id
+WHERE a.visitor_id = $1 AND v.at_home AND v.review_status <> 'rejected'
+GROUP BY v.household_id"""
 
 
 async def plan_rows(visitor_id: int) -> list[dict[str, Any]]:
@@ -177,24 +183,20 @@ async def plan_rows(visitor_id: int) -> list[dict[str, Any]]:
 
 
 def _id_list(ids: Iterable[int]) -> str:
-    return ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline, one plan per visitor's set
+    return ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline
 
 
-async def visit_times(household_ids: list[int], since: datetime) -> dict[int, list[tuple[datetime, bool]]]:
-    """(effective time, at home) of every counted visit to these households since ``since``."""
+async def visit_times(visitor_id: int, since: datetime) -> dict[int, list[tuple[datetime, bool]]]:
+    """(effective time, at home) of every counted visit since ``since`` to the visitor's households (by anyone)."""
     out: dict[int, list[tuple[datetime, bool]]] = {}
-    if not household_ids:
-        return out
-    for r in await sql.fetch(_WINDOW_SQL.format(ids=_id_list(household_ids)), since):
+    for r in await sql.fetch(_WINDOW_SQL, visitor_id, since):
         out.setdefault(int(r["household_id"]), []).append((as_datetime(r["effective_at"]), bool(r["at_home"])))
     return out
 
 
-async def last_visits(household_ids: list[int]) -> dict[int, datetime]:
-    if not household_ids:
-        return {}
-    rows = await sql.fetch(_LAST_SQL.format(ids=_id_list(household_ids)))
-    return {int(r["household_id"]): as_datetime(r["last_at"]) for r in rows}
+async def last_visits(visitor_id: int) -> dict[int, datetime]:
+    """The last counted at-home visit of each of the visitor's households."""
+    return {int(r["household_id"]): as_datetime(r["last_at"]) for r in await sql.fetch(_LAST_SQL, visitor_id)}
 
 
 # ------------------------------------------------------------------------------------------------ visits
