@@ -133,7 +133,7 @@ class RedisSockets:
         others = sorted({m.split("|", 1)[0] for m in members} - {self.node})
         alive = {self.node}
         if others:
-            alive |= {n for n, v in zip(others, await self.redis.mget([self._node(n) for n in others])) if v}
+            alive |= {n for n, v in zip(others, await self.redis.mget([self._node(n) for n in others]), strict=True) if v}
         dead = [m for m in members if m.split("|", 1)[0] not in alive]
         live = [m for m in members if m not in dead]
         excess = live[: max(len(live) - self.limit, 0)]

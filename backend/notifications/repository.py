@@ -17,7 +17,6 @@ from backend.models.notifications import (
     DeliveryStatus,
     InboxItem,
     InboxState,
-    NotificationEvent,
     NotificationPreference,
     Presence,
     Urgency,

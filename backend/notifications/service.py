@@ -28,7 +28,15 @@ from backend.models.org import OrgUnit
 from backend.models.user import Role, User
 from backend.notifications import recipients as rules
 from backend.notifications import repository, runtime
-from backend.notifications.enums import ANNOUNCEMENT, DIGEST, KINDS, STATUS_LABELS, UNREACHABLE, kind_label, valid_kind
+from backend.notifications.enums import (
+    ANNOUNCEMENT,
+    DIGEST,
+    KINDS,
+    STATUS_LABELS,
+    UNREACHABLE,
+    kind_label,
+    valid_kind,
+)
 from backend.notifications.exceptions import (
     AlreadyResolved,
     AudienceEmpty,

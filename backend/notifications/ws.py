@@ -152,8 +152,11 @@ class Conn:
                 await self._handle(await self.queue.get())
         except asyncio.CancelledError:
             pass
-        except Exception as exc:  # the client went away mid-send, or the database did
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:  # the client went away mid-send
             log.info("socket %s sender stopped: %r", self.sid, exc)
+            self.close(1011, "连接已断开")
+        except Exception:  # the database went away: the client reconnects and resumes from its cursor
+            log.warning("socket %s sender failed", self.sid, exc_info=True)
             self.close(1011, "服务器暂时无法推送，请重新连接")
 
     async def _handle(self, message: Any) -> None:

@@ -23,13 +23,13 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+import backend.notifications.tasks  # noqa: F401 - registers the handlers the in-process workers run
 from backend.config import Settings
 from backend.core.bus import Bus
 from backend.core.timeutil import utcnow
 from backend.models.notifications import ConsentChoice, WechatConsent
 from backend.models.outbox import OutboxEvent, OutboxStatus
 from backend.models.user import Role, User, WechatAccount
-import backend.notifications.tasks  # noqa: F401 - registers the handlers the in-process workers run
 from backend.notifications import runtime
 from backend.outbox.worker import Worker
 from tests.builders import make_user, tokens_for

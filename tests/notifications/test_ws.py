@@ -18,7 +18,7 @@ from backend.models.outbox import OutboxEvent, OutboxStatus
 from backend.notifications import fanout
 from backend.notifications.service import notify
 from tests.builders import make_user
-from tests.notifications.conftest import access_token, drain, open_socket, wait_for
+from tests.notifications.conftest import access_token, drain, open_socket
 
 
 async def _notify(user, n: int, start: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
