@@ -44,6 +44,7 @@ from backend.ledger.exceptions import (
     TransferNotFound,
 )
 from backend.ledger.schemas import (
+    MONTH_PATTERN,
     AccountOut,
     AwardIn,
     AwardResult,
@@ -52,7 +53,6 @@ from backend.ledger.schemas import (
     EarningKind,
     GiftIn,
     Leaderboard,
-    MONTH_PATTERN,
     MonthlyStatement,
     MyLedger,
     PendingAwardOut,

@@ -34,7 +34,15 @@ from backend.ledger.exceptions import (
 from backend.ledger.posting import open_account, post
 from backend.ledger.rules import TaskKind
 from backend.ledger.types import Leg, Owner, Place, Posted, escrow, issuer, store, user
-from backend.models.ledger import Account, AwardStatus, Currency, GiftQuota, PendingAward, Transfer, TransferKind
+from backend.models.ledger import (
+    Account,
+    AwardStatus,
+    Currency,
+    GiftQuota,
+    PendingAward,
+    Transfer,
+    TransferKind,
+)
 from backend.models.org import OrgLevel, OrgUnit
 from backend.models.user import Role
 from backend.users.merge import on_user_merged

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 
 from backend.core.pagination import Page, encode_cursor
 from backend.core.timeutil import SHANGHAI, to_local, utcnow
-from backend.ledger import repository
+from backend.ledger import repository, service
 from backend.ledger import rules as community_rules
-from backend.ledger import service
 from backend.ledger.posting import open_account
 from backend.ledger.schemas import (
     AccountOut,

@@ -16,7 +16,6 @@ from backend.models.org import OrgLevel, OrgUnit
 from backend.models.user import Role, User
 from tests.builders import Community, Tree, auth_headers, make_household, make_unit, make_user
 
-
 _phones = itertools.count(1)
 
 

@@ -15,7 +15,7 @@ from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer,
 from backend.models.outbox import OutboxEvent
 from backend.outbox import registry
 from backend.users.merge import run_merge_hooks
-from tests.ledger.conftest import person, award_points, balance_of, credit, raw
+from tests.ledger.conftest import award_points, balance_of, credit, person, raw
 
 
 class TestMonthlyAllowance:

@@ -10,7 +10,7 @@ from backend.ledger.exceptions import IdempotencyKeyConflict, InsufficientBalanc
 from backend.ledger.rules import CommunityRules, TaskKind, save
 from backend.ledger.types import Leg, issuer, user
 from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer, TransferKind
-from tests.ledger.conftest import person, award_points, balance_of, credit, ledger_counts
+from tests.ledger.conftest import award_points, balance_of, credit, ledger_counts, person
 
 
 class TestEarning:
