@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from backend.core import privacy
 from backend.core.deps import SettingsDep
-from backend.core.errors import ErrorBody, Forbidden, InvalidTransition, responses
+from backend.core.errors import ErrorBody, Forbidden, InvalidTransition, ValidationFailed, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from backend.media.exceptions import MediaNotUsable
 from backend.reports.exceptions import BadTarget, UnknownCategory, Unroutable
@@ -62,12 +62,12 @@ async def list_tags(principal: Visitor):
     return [TagOut(code=t.code, label=t.label, category=t.category) for t in TAGS.values()]
 
 
-@router.get("/plan", response_model=PlanOut, responses=responses(VisitorNotFound))
+@router.get("/plan", response_model=PlanOut, responses=responses(VisitorNotFound, ValidationFailed))
 async def get_plan(principal: Visitor, settings: SettingsDep, lat: Lat = None, lng: Lng = None,
                    visitor_id: Annotated[int | None, Query(gt=0, le=2**62, description="网格长查看某人的计划")] = None):
     """走访计划：逾期、待走访、已走访的联系户，提供位置时离您最近的在前。"""
     if (lat is None) != (lng is None):
-        lat = lng = None
+        raise ValidationFailed("经纬度需同时提供", detail=[{"loc": "query.lat" if lat is None else "query.lng"}])
     if visitor_id is not None and visitor_id != principal.id:
         if not await repository.assignment_page(manager_scope(principal), visitor_id=visitor_id, before_id=None,
                                                 limit=1):

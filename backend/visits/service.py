@@ -14,7 +14,7 @@ from backend.core.db import atomic
 from backend.core.errors import AppError, InvalidTransition
 from backend.core.timeutil import utcnow
 from backend.models.org import Household
-from backend.models.reports import Channel
+from backend.models.reports import Channel, Report
 from backend.models.visits import (
     Assignment,
     AssignmentSpan,
@@ -25,6 +25,8 @@ from backend.models.visits import (
     VisitSource,
 )
 from backend.notifications.service import notify
+from backend.reports import service as reports
+from backend.reports.schemas import ReportIn
 from backend.visits import repository, sync
 from backend.visits.access import manager_scope, visitor_reach
 from backend.visits.enums import ASSIGNED, TAGS
@@ -188,16 +190,13 @@ async def solve(principal: Principal, problem: VisitProblem, note: str) -> Visit
     return problem
 
 
-async def file_report(principal: Principal, problem: VisitProblem, body: ProblemReportIn):  # type: ignore[no-untyped-def]
+async def file_report(principal: Principal, problem: VisitProblem, body: ProblemReportIn) -> Report:
     """一键上报: file the found problem as a report through the reports service, linked to the problem.
 
     Staff file it on behalf of the household's resident when the household has an account (the resident then
     follows and rates it), else in their own name, channel 入户走访. A party member (not staff, so the reports
     service lets them file only for themselves, channel 小程序) files in their own name. Both writes are one
     transaction: a second tap on the same problem rolls its report back (ProblemAlreadyReported)."""
-    from backend.reports import service as reports
-    from backend.reports.schemas import ReportIn
-
     if problem.report_id is not None:
         raise ProblemAlreadyReported(detail={"report_id": problem.report_id})
     visit = await Visit.get(id=problem.visit_id)

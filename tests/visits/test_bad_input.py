@@ -76,7 +76,8 @@ class TestCheckIn:
         assert resp.status_code == 422
         await _nothing_written()
 
-    @pytest.mark.parametrize("query", ["month=2026-13", "month=abc", "lat=100&lng=1", "visitor_id=0", "limit=1000"])
+    @pytest.mark.parametrize("query", ["month=2026-13", "month=abc", "lat=100&lng=1", "lat=36.07", "visitor_id=0",
+                                       "limit=1000"])
     async def test_bad_queries(self, client, world, query):
         path = "/plan" if "lat" in query or "visitor" in query else ""
         resp = await client.get(f"{V}{path}?{query}", headers=world.headers["leader"])
