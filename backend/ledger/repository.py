@@ -109,13 +109,20 @@ def hour_accounts_in(scope: Scope) -> QuerySet[Account]:
 # ----------------------------------------------------------------------------------------------- entries
 
 
-async def statement(account_id: int, *, before_id: int | None, limit: int) -> list[Entry]:
-    """Newest first, ``limit + 1`` rows (the extra one proves there is a next page).
+def _entries_of(account_id: int) -> QuerySet[Entry]:
+    """One account's entries, written so that PostgreSQL reads them through the (account_id, …) indexes.
 
-    Ordered by (account_id, id), not id alone: that order only the (account_id, id) index gives, so PostgreSQL
-    never walks the primary key backwards past other accounts' recent entries (which it did, at 20+ ms, for an
-    account whose own entries were old)."""
-    qs = Entry.filter(account_id=account_id)
+    ``account_id = x`` lets the planner drop ``account_id`` from ``ORDER BY account_id, id`` and walk the primary
+    key instead, filtering, whenever its statistics say the account owns a large share of all entries: for an
+    account whose own entries are old, that walk crosses every newer entry of every other account (measured:
+    17 ms instead of 0.1 ms for a statement page). The equivalent range ``x <= account_id <= x`` keeps the
+    ordering on ``account_id`` meaningful, so only the composite index serves it, from the right place."""
+    return Entry.filter(account_id__gte=account_id, account_id__lte=account_id)
+
+
+async def statement(account_id: int, *, before_id: int | None, limit: int) -> list[Entry]:
+    """Newest first, ``limit + 1`` rows (the extra one proves there is a next page)."""
+    qs = _entries_of(account_id)
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
     return await qs.order_by("-account_id", "-id").limit(limit + 1).select_related("transfer")
@@ -124,12 +131,12 @@ async def statement(account_id: int, *, before_id: int | None, limit: int) -> li
 async def entries_batch(account_id: int, *, after_id: int, start: datetime | None, end: datetime | None,
                         limit: int) -> list[Entry]:
     """Oldest first from ``after_id``, for exports that stream in batches."""
-    qs = Entry.filter(account_id=account_id, id__gt=after_id)
+    qs = _entries_of(account_id).filter(id__gt=after_id)
     if start is not None:
         qs = qs.filter(created_at__gte=start)
     if end is not None:
         qs = qs.filter(created_at__lt=end)
-    return await qs.order_by("account_id", "id").limit(limit).select_related("transfer")  # see ``statement``
+    return await qs.order_by("account_id", "id").limit(limit).select_related("transfer")
 
 
 async def count_entries(account_id: int, start: datetime | None, end: datetime | None) -> int:
@@ -143,7 +150,7 @@ async def count_entries(account_id: int, start: datetime | None, end: datetime |
 
 async def balance_before(account_id: int, when: datetime) -> int:
     """The account's balance just before ``when`` (the running balance of its last earlier entry)."""
-    entry = await Entry.filter(account_id=account_id, created_at__lt=when).order_by(
+    entry = await _entries_of(account_id).filter(created_at__lt=when).order_by(
         "-account_id", "-created_at", "-id").only("id", "balance_after").first()
     return entry.balance_after if entry else 0
 
