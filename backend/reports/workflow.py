@@ -25,8 +25,9 @@ from typing import Any
 
 from backend.core.errors import InvalidTransition
 from backend.core.timeutil import utcnow
-from backend.models.reports import Clock, Level, Report, ReportEvent, ReportStatus
+from backend.models.reports import Channel, Clock, Level, Report, ReportEvent, ReportStatus
 from backend.outbox import service as outbox
+from backend.reports import repository
 from backend.reports.categories import Category, taxonomy
 from backend.reports.exceptions import ReportChanged
 
@@ -111,12 +112,13 @@ def _no_clock() -> dict[str, Any]:
     return {"clock": None, "due_at": None, "paused_seconds": None}
 
 
-async def schedule(report: Report) -> None:
-    """The outbox timer of the report's running clock; the version in it makes a stale timer a no-op."""
+async def schedule(report: Report, *, new: bool = False) -> None:
+    """The outbox timer of the report's running clock; the version in it makes a stale timer a no-op. A new
+    report cannot have a timer yet, so its first one skips the dedupe key (and its extra round trips)."""
     if report.clock is not None and report.due_at is not None:
         await outbox.enqueue(
             CLOCK_EVENT, {"report_id": report.id, "version": report.version, "clock": Clock(report.clock).value},
-            run_at=report.due_at, dedupe_key=f"{CLOCK_EVENT}:{report.id}:{report.version}",
+            run_at=report.due_at, dedupe_key=None if new else f"{CLOCK_EVENT}:{report.id}:{report.version}",
         )
 
 
@@ -156,13 +158,14 @@ async def submit(fields: dict[str, Any], *, category: Category, level: Level, ac
     """说: a new report, in ``submitted`` at ``level`` with its accept clock running."""
     now = utcnow()
     due = now + category.clock(level).accept
-    report = await Report.create(
-        **fields, category=category.code, category_top=category.top_code, status=S.SUBMITTED, level=level,
-        version=1, clock=Clock.ACCEPT, due_at=due, response_due_at=due, created_at=now, updated_at=now,
-    )
-    await event(report, "submit", actor=actor, transition=True, now=now,
-                data={"channel": str(fields.get("channel")), "photo_ids": fields.get("photo_ids") or []})
-    await schedule(report)
+    values = {**fields, "category": category.code, "category_top": category.top_code, "status": S.SUBMITTED,
+              "level": level, "version": 1, "clock": Clock.ACCEPT, "due_at": due, "response_due_at": due,
+              "was_overdue": False, "escalations": 0, "round": 0, "support_count": 0, "created_at": now,
+              "updated_at": now}
+    report = await repository.insert_submitted(
+        values, actor_id=actor.user_id, on_behalf_of_id=actor.on_behalf_of,
+        data={"channel": Channel(fields["channel"]).value, "photo_ids": list(fields.get("photo_ids") or [])})
+    await schedule(report, new=True)
     return report
 
 

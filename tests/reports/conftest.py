@@ -17,7 +17,7 @@ from backend.models.reports import Report
 from backend.models.user import Role, User
 from backend.core.timeutil import utcnow
 from backend.outbox.worker import Worker
-from backend.reports import routing
+from backend.reports import repository, routing
 from tests.builders import Tree, auth_headers, make_department, make_org_tree, make_user
 
 # Grid g of community c is the square [103.70 + 0.01·(2c+g), +0.01] × [36.00, 36.01] (lng × lat, GCJ-02).
@@ -77,6 +77,7 @@ class World:
 @pytest.fixture
 async def world(settings, client) -> World:  # type: ignore[no-untyped-def]
     routing.forget_geometry()
+    repository.forget_names()  # ids restart in every test: yesterday's unit 3 is not today's
     tree = await make_org_tree(communities=2, grids=2, households=2)
     index = 0
     for c in range(2):
