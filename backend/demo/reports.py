@@ -18,7 +18,6 @@ from tortoise.expressions import Subquery
 
 from backend.auth.principal import Principal
 from backend.auth.repository import grants_of_user
-from backend.core.timeutil import utcnow
 from backend.models.org import Department, Household, OrgLevel, OrgUnit
 from backend.models.reports import Level, Report, ReportEvent, ReportRating
 from backend.models.user import Role, RoleGrant, User
@@ -27,7 +26,6 @@ from backend.reports import access, board, deliberations, service, whistles
 from backend.reports.categories import taxonomy
 from backend.reports.schemas import (
     AcceptIn,
-    DecisionIn,
     DeliberationIn,
     EscalateIn,
     RateIn,
@@ -43,7 +41,11 @@ PER_COMMUNITY = 30
 DAYS = 35
 SAYINGS = {
     "sanitation": ["楼下垃圾桶满了两天没人清运", "小区门口有人乱倒建筑垃圾", "下水道反味，夏天蚊蝇多"],
-    "facilities": ["路灯晚上不亮，老人走路不安全", "人行道地砖松动，下雨溅一身水", "井盖有裂缝，担心孩子踩空"],
+    "facilities": [
+        "路灯晚上不亮，老人走路不安全",
+        "人行道地砖松动，下雨溅一身水",
+        "井盖有裂缝，担心孩子踩空",
+    ],
     "utilities": ["暖气不热，屋里只有十五度", "这两天水压很低，高层接不上水", "楼道总闸跳闸好几次"],
     "property": ["电梯经常停，老人上下楼困难", "楼顶漏水，顶层住户墙皮脱落", "物业不在，单元门锁坏了没人修"],
     "traffic": ["消防通道被私家车堵了", "电动车在楼道里充电，很危险", "小区出口车辆乱停，进出困难"],
@@ -53,8 +55,14 @@ SAYINGS = {
     "policy": ["想咨询高龄补贴怎么申请", "医保异地备案怎么办理", "低保复审需要什么材料"],
     "other": ["建议小区增设快递柜", "希望社区多组织老年活动", "小区广场舞音响太大"],
 }
-RESULTS = ["已联系物业当天处理完毕", "已协调城管清理", "已上门查看并修复", "已电话答复政策办理流程",
-           "已调解，双方达成一致", "已安排志愿者定期上门"]
+RESULTS = [
+    "已联系物业当天处理完毕",
+    "已协调城管清理",
+    "已上门查看并修复",
+    "已电话答复政策办理流程",
+    "已调解，双方达成一致",
+    "已安排志愿者定期上门",
+]
 
 
 async def _principal(user_id: int) -> Principal:
@@ -63,22 +71,32 @@ async def _principal(user_id: int) -> Principal:
 
 
 async def _holders(role: Role, unit: OrgUnit) -> list[int]:
-    grants = unit_scope(unit).filter(RoleGrant.filter(role=role, org_unit_id__isnull=False), prefix="org_unit__")
+    grants = unit_scope(unit).filter(
+        RoleGrant.filter(role=role, org_unit_id__isnull=False), prefix="org_unit__"
+    )
     return sorted(set(await grants.values_list("user_id", flat=True)))
 
 
 async def _residents(community: OrgUnit) -> list[int]:
     households = unit_scope(community).filter(Household.all()).values("id")
-    return sorted(set(await User.filter(household_id__in=Subquery(households), is_active=True,
-                                        grants__role=Role.RESIDENT).values_list("id", flat=True)))
+    return sorted(
+        set(
+            await User.filter(
+                household_id__in=Subquery(households), is_active=True, grants__role=Role.RESIDENT
+            ).values_list("id", flat=True)
+        )
+    )
 
 
 async def _age(report_id: int, days: float) -> None:
     """Move a report's history back by ``days`` (clocks stay where they are: nothing fires at start)."""
     shift = timedelta(days=days)
     row = await Report.get(id=report_id)
-    changes = {f: getattr(row, f) - shift for f in ("created_at", "updated_at", "response_due_at", "responded_at",
-                                                     "resolved_at", "closed_at") if getattr(row, f) is not None}
+    changes = {
+        f: getattr(row, f) - shift
+        for f in ("created_at", "updated_at", "response_due_at", "responded_at", "resolved_at", "closed_at")
+        if getattr(row, f) is not None
+    }
     await Report.filter(id=report_id).update(**changes)
     for event in await ReportEvent.filter(report_id=report_id):
         await ReportEvent.filter(id=event.id).update(created_at=event.created_at - shift)
@@ -111,45 +129,72 @@ class _Community:
         rng = self.rng
         category = rng.choice(sorted(taxonomy().by_code))
         top = taxonomy().get(category).top_code  # type: ignore[union-attr]
-        report = await service.submit(resident, ReportIn(category=category, description=rng.choice(SAYINGS[top]),
-                                                         address=f"{self.community.name}附近"))
+        report = await service.submit(
+            resident,
+            ReportIn(
+                category=category, description=rng.choice(SAYINGS[top]), address=f"{self.community.name}附近"
+            ),
+        )
         fate = rng.random()
         if fate < 0.15:
             return report
         if fate < 0.22:
             return await service.withdraw(resident, report, WithdrawIn(reason="已经自己解决了"))
         if fate < 0.32 and Level(report.level).up is not None:
-            report = await service.escalate(self.handler(report), report, EscalateIn(reason="涉及多个小区，需社区协调"))
+            report = await service.escalate(
+                self.handler(report), report, EscalateIn(reason="涉及多个小区，需社区协调")
+            )
             if departments and rng.random() < 0.6:
-                await whistles.blow(self.handler(report), report, WhistleIn(
-                    department_ids=[rng.choice(departments).id], note="请相关部门协助处理", deadline_hours=72))
+                await whistles.blow(
+                    self.handler(report),
+                    report,
+                    WhistleIn(
+                        department_ids=[rng.choice(departments).id],
+                        note="请相关部门协助处理",
+                        deadline_hours=72,
+                    ),
+                )
             return report
         report = await service.accept(self.handler(report), report, AcceptIn(note="已收到，尽快处理"))
         if fate < 0.42:
             return report
         if fate < 0.48:
-            return await service.request_info(self.handler(report), report,
-                                              RequestInfoIn(question="请补充具体位置或拍张照片"))
-        report = await service.resolve(self.handler(report), report, ResolveIn(
-            note=rng.choice(RESULTS), public_note=rng.choice(RESULTS)))
+            return await service.request_info(
+                self.handler(report), report, RequestInfoIn(question="请补充具体位置或拍张照片")
+            )
+        report = await service.resolve(
+            self.handler(report), report, ResolveIn(note=rng.choice(RESULTS), public_note=rng.choice(RESULTS))
+        )
         if fate < 0.58:
             return report
         score = rng.choice((5, 5, 5, 4, 4, 3)) if fate < 0.92 else 2
-        report, _ = await service.rate(resident, report, RateIn(score=score, comment="谢谢" if score > 2 else "没解决"))
+        report, _ = await service.rate(
+            resident, report, RateIn(score=score, comment="谢谢" if score > 2 else "没解决")
+        )
         if score <= 2:
             report = await service.accept(self.handler(report), report, AcceptIn(note="社区接手重新办理"))
         return report
 
     async def deliberation(self, report: Report, voters: list[int]) -> None:
         assert self.staff is not None
-        opened = await deliberations.open_(self.staff, report, DeliberationIn(
-            kind="residents_council", topic="是否在小区增设电动车集中充电棚", participants=["居民代表", "物业经理", "网格长"],
-            vote_options=["同意", "不同意"], vote_hours=72))
+        opened = await deliberations.open_(
+            self.staff,
+            report,
+            DeliberationIn(
+                kind="residents_council",
+                topic="是否在小区增设电动车集中充电棚",
+                participants=["居民代表", "物业经理", "网格长"],
+                vote_options=["同意", "不同意"],
+                vote_hours=72,
+            ),
+        )
         for user_id in voters[:12]:
             voter = await _principal(user_id)
             opened.report = report
             try:
-                await deliberations.vote(voter, opened, VoteIn(option=self.rng.choice(["同意", "同意", "不同意"])))
+                await deliberations.vote(
+                    voter, opened, VoteIn(option=self.rng.choice(["同意", "同意", "不同意"]))
+                )
             except Exception:  # noqa: BLE001 - two residents of one household: the second vote is refused
                 continue
 
@@ -161,7 +206,9 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
     rng = random.Random(2025)
     street_ids = await _holders(Role.STREET_STAFF, street)
     street_staff = await _principal(street_ids[0]) if street_ids else None
-    departments = await Department.filter(street_id=street.id).order_by("id")  # scope: the street's departments
+    # The street's departments (not a visibility filter: whom the demo whistles to).
+    serving = Department.filter(street_id=street.id)  # scope: departments serving this street
+    departments = await serving.order_by("id")
     made = 0
     communities = await unit_scope(street).filter(OrgUnit.filter(level=OrgLevel.COMMUNITY)).order_by("id")
     for community in communities:

@@ -19,7 +19,9 @@ async def by_ids(ids: Sequence[int]) -> list[MediaFile]:
     return await MediaFile.filter(id__in=sorted(set(ids))).order_by("id")
 
 
-async def attach(ids: Sequence[int], *, uploader_id: int, owner_type: str, owner_id: int, now: datetime) -> int:
+async def attach(
+    ids: Sequence[int], *, uploader_id: int, owner_type: str, owner_id: int, now: datetime
+) -> int:
     """Attach in one conditional UPDATE: only the uploader's own files that nothing holds yet."""
     return await MediaFile.filter(id__in=list(ids), uploader_id=uploader_id, owner_type=None).update(
         owner_type=owner_type, owner_id=owner_id, attached_at=now
@@ -27,8 +29,11 @@ async def attach(ids: Sequence[int], *, uploader_id: int, owner_type: str, owner
 
 
 async def attached_to(ids: Sequence[int], owner_type: str, owner_id: int) -> set[int]:
-    return set(await MediaFile.filter(id__in=list(ids), owner_type=owner_type, owner_id=owner_id)
-               .values_list("id", flat=True))
+    return set(
+        await MediaFile.filter(id__in=list(ids), owner_type=owner_type, owner_id=owner_id).values_list(
+            "id", flat=True
+        )
+    )
 
 
 async def unattached_before(before: datetime, limit: int = 1000) -> list[MediaFile]:

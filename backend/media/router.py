@@ -34,16 +34,34 @@ MediaId = Annotated[int, Path(gt=0, le=2**62)]
 MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_BODY = {
     "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary", "description": "JPEG / PNG / WebP，≤ 10 MB"}},
-    }}},
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG / PNG / WebP，≤ 10 MB",
+                    }
+                },
+            }
+        }
+    },
 }
 
 
 def _out(settings, row: MediaFile) -> MediaOut:  # type: ignore[no-untyped-def]
-    return MediaOut(id=row.id, url=service.signed_url(settings, row), content_type=row.content_type,
-                    size=row.size, width=row.width, height=row.height, created_at=row.created_at)
+    return MediaOut(
+        id=row.id,
+        url=service.signed_url(settings, row),
+        content_type=row.content_type,
+        size=row.size,
+        width=row.width,
+        height=row.height,
+        created_at=row.created_at,
+    )
 
 
 async def _read_body(request: Request) -> bytes:
@@ -82,7 +100,10 @@ async def _the_file(request: Request) -> tuple[bytes, str]:
 
 
 @router.post(
-    "", response_model=MediaOut, status_code=201, openapi_extra={"requestBody": UPLOAD_BODY},
+    "",
+    response_model=MediaOut,
+    status_code=201,
+    openapi_extra={"requestBody": UPLOAD_BODY},
     responses=responses(BadUpload, NotAnImage, BrokenImage, PhotoTooLarge, TooManyPixels),
 )
 async def upload(principal: CurrentUser, settings: SettingsDep, request: Request):
@@ -105,11 +126,13 @@ async def get_media(principal: CurrentUser, settings: SettingsDep, media_id: Med
 
 
 @router.get(
-    "/{media_id}/content", response_class=FileResponse, responses={
-        **responses(LinkExpired), 200: {"content": {"image/jpeg": {}}, "description": "图片"}},
+    "/{media_id}/content",
+    response_class=FileResponse,
+    responses={**responses(LinkExpired), 200: {"content": {"image/jpeg": {}}, "description": "图片"}},
 )
 async def content(
-    settings: SettingsDep, media_id: MediaId,
+    settings: SettingsDep,
+    media_id: MediaId,
     exp: Annotated[int, Query(ge=0, le=2**40, description="过期时间（Unix 秒）")],
     sig: Annotated[str, Query(min_length=1, max_length=64, description="签名")],
 ):
@@ -118,5 +141,8 @@ async def content(
     path = settings.media_dir / row.path
     if not path.is_file():
         raise MediaNotFound()
-    return FileResponse(path, media_type=row.content_type,
-                        headers={"Cache-Control": f"private, max-age={remaining}", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=row.content_type,
+        headers={"Cache-Control": f"private, max-age={remaining}", "X-Content-Type-Options": "nosniff"},
+    )

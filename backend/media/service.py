@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 URL_TTL_SECONDS = 15 * 60
-URL_BUCKET_SECONDS = 5 * 60  # expiries are rounded up to this, so one photo keeps one URL for a while (caching)
+URL_BUCKET_SECONDS = (
+    5 * 60
+)  # expiries are rounded up to this, so one photo keeps one URL for a while (caching)
 CONTENT_PATH = "/api/v1/media/{id}/content"
 
 AccessCheck = Callable[[Principal, int], Awaitable[bool]]
@@ -69,8 +71,13 @@ async def store(media_dir: Path, *, uploader_id: int, data: bytes) -> MediaFile:
     await asyncio.to_thread(_write_atomically, target, encoded.data)
     try:
         return await MediaFile.create(
-            key=key, path=relative, uploader_id=uploader_id, content_type=images.OUTPUT_CONTENT_TYPE,
-            size=len(encoded.data), width=encoded.width, height=encoded.height,
+            key=key,
+            path=relative,
+            uploader_id=uploader_id,
+            content_type=images.OUTPUT_CONTENT_TYPE,
+            size=len(encoded.data),
+            width=encoded.width,
+            height=encoded.height,
             sha256=hashlib.sha256(encoded.data).hexdigest(),
         )
     except BaseException:
@@ -84,8 +91,9 @@ async def attach(ids: Sequence[int], *, uploader_id: int, owner_type: str, owner
     wanted = sorted(set(ids))
     if not wanted:
         return
-    done = await repository.attach(wanted, uploader_id=uploader_id, owner_type=owner_type, owner_id=owner_id,
-                                   now=utcnow())
+    done = await repository.attach(
+        wanted, uploader_id=uploader_id, owner_type=owner_type, owner_id=owner_id, now=utcnow()
+    )
     if done != len(wanted):
         usable = await repository.attached_to(wanted, owner_type, owner_id)
         raise MediaNotUsable(detail={"ids": [i for i in wanted if i not in usable]})

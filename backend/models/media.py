@@ -16,7 +16,9 @@ class MediaFile(models.Model):
     id = fields.BigIntField(primary_key=True)
     key = fields.CharField(max_length=40, unique=True)  # random, also the file name under media_dir
     path = fields.CharField(max_length=200)  # relative to settings.media_dir
-    uploader = fields.ForeignKeyField("core.User", related_name=False, on_delete=fields.RESTRICT, db_index=False)
+    uploader = fields.ForeignKeyField(
+        "core.User", related_name=False, on_delete=fields.RESTRICT, db_index=False
+    )
     content_type = fields.CharField(max_length=40)
     size = fields.IntField()
     width = fields.IntField()

@@ -70,8 +70,13 @@ class Channel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"app": "小程序", "phone": "电话", "visit": "入户走访", "weather_station": "民情气象站",
-                "hotline": "热线"}[self.value]
+        return {
+            "app": "小程序",
+            "phone": "电话",
+            "visit": "入户走访",
+            "weather_station": "民情气象站",
+            "hotline": "热线",
+        }[self.value]
 
 
 class Clock(StrEnum):
@@ -92,7 +97,9 @@ class Report(models.Model):
     compound_id = fields.BigIntField(null=True)
     building_id = fields.BigIntField(null=True)
     household_id = fields.BigIntField(null=True)
-    reporter = fields.ForeignKeyField("core.User", related_name=False, on_delete=fields.RESTRICT, db_index=False)
+    reporter = fields.ForeignKeyField(
+        "core.User", related_name=False, on_delete=fields.RESTRICT, db_index=False
+    )
     filed_by_id = fields.BigIntField(null=True)  # staff who filed it on the reporter's behalf
     category = fields.CharField(max_length=40)
     category_top = fields.CharField(max_length=24)
@@ -141,8 +148,9 @@ class ReportEvent(models.Model):
     """The timeline: one row per transition (and per notable event), written in the same transaction."""
 
     id = fields.BigIntField(primary_key=True)
-    report = fields.ForeignKeyField("reports.Report", related_name="events", on_delete=fields.CASCADE,
-                                    db_index=False)
+    report = fields.ForeignKeyField(
+        "reports.Report", related_name="events", on_delete=fields.CASCADE, db_index=False
+    )
     action = fields.CharField(max_length=24)
     actor_id = fields.BigIntField(null=True)  # NULL: the system (a clock)
     on_behalf_of_id = fields.BigIntField(null=True)
@@ -165,7 +173,9 @@ class ReportSupport(models.Model):
     """我也遇到: one per user per report."""
 
     id = fields.BigIntField(primary_key=True)
-    report = fields.ForeignKeyField("reports.Report", related_name=False, on_delete=fields.CASCADE, db_index=False)
+    report = fields.ForeignKeyField(
+        "reports.Report", related_name=False, on_delete=fields.CASCADE, db_index=False
+    )
     user_id = fields.BigIntField(db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -183,8 +193,9 @@ class ReportRating(models.Model):
     """The reporter's rating of one resolution (one per report and round: a reopened report is rated again)."""
 
     id = fields.BigIntField(primary_key=True)
-    report = fields.ForeignKeyField("reports.Report", related_name="ratings", on_delete=fields.CASCADE,
-                                    db_index=False)
+    report = fields.ForeignKeyField(
+        "reports.Report", related_name="ratings", on_delete=fields.CASCADE, db_index=False
+    )
     round = fields.IntField()
     score = fields.IntField()
     comment = fields.CharField(max_length=500, null=True)
@@ -212,7 +223,9 @@ class ReportEvaluation(models.Model):
     """A community's evaluation of how a report was handled (one per kind and report)."""
 
     id = fields.BigIntField(primary_key=True)
-    report = fields.ForeignKeyField("reports.Report", related_name=False, on_delete=fields.CASCADE, db_index=False)
+    report = fields.ForeignKeyField(
+        "reports.Report", related_name=False, on_delete=fields.CASCADE, db_index=False
+    )
     kind = fields.CharEnumField(EvaluationKind, max_length=16)
     score = fields.IntField()
     comment = fields.CharField(max_length=500, null=True)
@@ -223,7 +236,9 @@ class ReportEvaluation(models.Model):
     class Meta:
         table = "report_evaluation"
         unique_together = (("report_id", "kind"),)
-        constraints = (CheckConstraint(check="score BETWEEN 0 AND 100", name="report_evaluation_score_range"),)
+        constraints = (
+            CheckConstraint(check="score BETWEEN 0 AND 100", name="report_evaluation_score_range"),
+        )
 
 
 class WhistleStatus(StrEnum):
@@ -254,8 +269,9 @@ class WhistleTarget(models.Model):
     """One summoned department: it must acknowledge (报到) by ``ack_due_at`` and finish by the deadline."""
 
     id = fields.BigIntField(primary_key=True)
-    whistle = fields.ForeignKeyField("reports.Whistle", related_name="targets", on_delete=fields.CASCADE,
-                                     db_index=False)
+    whistle = fields.ForeignKeyField(
+        "reports.Whistle", related_name="targets", on_delete=fields.CASCADE, db_index=False
+    )
     report_id = fields.BigIntField(db_index=True)
     department_id = fields.BigIntField()
     status = fields.CharEnumField(WhistleStatus, max_length=12, default=WhistleStatus.SUMMONED)
@@ -282,8 +298,11 @@ class DeliberationKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"residents_council": "居民议事会", "two_committees": "社区两委",
-                "street_community": "街社联合"}[self.value]
+        return {
+            "residents_council": "居民议事会",
+            "two_committees": "社区两委",
+            "street_community": "街社联合",
+        }[self.value]
 
 
 class DeliberationStatus(StrEnum):
@@ -317,8 +336,9 @@ class DeliberationVote(models.Model):
     """One vote per household per deliberation."""
 
     id = fields.BigIntField(primary_key=True)
-    deliberation = fields.ForeignKeyField("reports.Deliberation", related_name="votes", on_delete=fields.CASCADE,
-                                          db_index=False)
+    deliberation = fields.ForeignKeyField(
+        "reports.Deliberation", related_name="votes", on_delete=fields.CASCADE, db_index=False
+    )
     household_id = fields.BigIntField()
     user_id = fields.BigIntField()
     option = fields.CharField(max_length=40)
@@ -348,8 +368,9 @@ class BoardEntry(models.Model):
     """One anonymised report line of a frozen board (no names, phones or exact addresses)."""
 
     id = fields.BigIntField(primary_key=True)
-    board = fields.ForeignKeyField("reports.BoardSnapshot", related_name=False, on_delete=fields.CASCADE,
-                                   db_index=False)
+    board = fields.ForeignKeyField(
+        "reports.BoardSnapshot", related_name=False, on_delete=fields.CASCADE, db_index=False
+    )
     report_id = fields.BigIntField()
     row = fields.JSONField()
 

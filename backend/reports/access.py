@@ -28,7 +28,8 @@ def handling_unit(report: object, level: Level | None = None) -> SimpleNamespace
         street_id=getattr(report, "street_id", None),
         community_id=getattr(report, "community_id", None) if level is not Level.STREET else None,
         grid_id=getattr(report, "grid_id", None) if level is Level.GRID else None,
-        compound_id=None, building_id=None,
+        compound_id=None,
+        building_id=None,
     )
 
 

@@ -101,11 +101,24 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def _rate(name: str, unit_id: int | None, row: dict[str, Any]) -> RateRow:
-    n = {k: int(row.get(k) or 0) for k in ("total", "on_time", "due", "resolved", "rated", "satisfied", "overdue")}
-    return RateRow(name=name, unit_id=unit_id, total=n["total"], responded_on_time=n["on_time"], response_due=n["due"],
-                   resolved=n["resolved"], rated=n["rated"], satisfied=n["satisfied"], overdue=n["overdue"],
-                   response_rate=_pct(n["on_time"], n["due"]), resolution_rate=_pct(n["resolved"], n["total"]),
-                   satisfaction_rate=_pct(n["satisfied"], n["rated"]))
+    n = {
+        k: int(row.get(k) or 0)
+        for k in ("total", "on_time", "due", "resolved", "rated", "satisfied", "overdue")
+    }
+    return RateRow(
+        name=name,
+        unit_id=unit_id,
+        total=n["total"],
+        responded_on_time=n["on_time"],
+        response_due=n["due"],
+        resolved=n["resolved"],
+        rated=n["rated"],
+        satisfied=n["satisfied"],
+        overdue=n["overdue"],
+        response_rate=_pct(n["on_time"], n["due"]),
+        resolution_rate=_pct(n["resolved"], n["total"]),
+        satisfaction_rate=_pct(n["satisfied"], n["rated"]),
+    )
 
 
 def _sum(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -122,16 +135,33 @@ async def summary(community: OrgUnit, month: str) -> BoardOut:
     cat_rows = await sql.fetch(_CATEGORY_SQL, community.id, start, end)
     names = await repository.unit_names([r["grid_id"] for r in grid_rows] + [community.street_id])
     departments = await repository.department_names(r["department_id"] for r in dept_rows)
-    grids = sorted((_rate(names.get(r["grid_id"] or 0, "社区直办"), r["grid_id"], r) for r in grid_rows),
-                   key=lambda g: (g.unit_id is None, g.name))
+    grids = sorted(
+        (_rate(names.get(r["grid_id"] or 0, "社区直办"), r["grid_id"], r) for r in grid_rows),
+        key=lambda g: (g.unit_id is None, g.name),
+    )
     return BoardOut(
-        community_id=community.id, community_name=community.name, street_name=names.get(community.street_id or 0),
-        month=month, frozen=False, published_at=None, generated_at=now,
-        totals=_rate(community.name, community.id, _sum(grid_rows)), grids=grids,
-        departments=sorted((_rate(departments.get(r["department_id"], "部门"), r["department_id"], r)
-                            for r in dept_rows), key=lambda d: d.name),
-        categories=sorted((CategoryCount(code=r["category_top"], name=taxonomy().top_name_of(r["category_top"]),
-                                         count=int(r["n"])) for r in cat_rows), key=lambda c: -c.count),
+        community_id=community.id,
+        community_name=community.name,
+        street_name=names.get(community.street_id or 0),
+        month=month,
+        frozen=False,
+        published_at=None,
+        generated_at=now,
+        totals=_rate(community.name, community.id, _sum(grid_rows)),
+        grids=grids,
+        departments=sorted(
+            (_rate(departments.get(r["department_id"], "部门"), r["department_id"], r) for r in dept_rows),
+            key=lambda d: d.name,
+        ),
+        categories=sorted(
+            (
+                CategoryCount(
+                    code=r["category_top"], name=taxonomy().top_name_of(r["category_top"]), count=int(r["n"])
+                )
+                for r in cat_rows
+            ),
+            key=lambda c: -c.count,
+        ),
     )
 
 
@@ -166,25 +196,38 @@ async def live_rows(community: OrgUnit, month: str, *, before_id: int | None, li
     summoned: dict[int, list[str]] = {}
     for t in targets:
         summoned.setdefault(int(t["report_id"]), []).append(departments.get(int(t["department_id"]), "部门"))
-    unit_of = {Level.GRID: lambda r: names.get(r["grid_id"] or 0, community.name),
-               Level.COMMUNITY: lambda r: community.name,
-               Level.STREET: lambda r: names.get(community.street_id or 0, "街道")}
+    unit_of = {
+        Level.GRID: lambda r: names.get(r["grid_id"] or 0, community.name),
+        Level.COMMUNITY: lambda r: community.name,
+        Level.STREET: lambda r: names.get(community.street_id or 0, "街道"),
+    }
     items = []
     for r in rows:
         status = ReportStatus(r["status"])
         handled = unit_of[Level(r["level"])](r)
         if summoned.get(int(r["id"])):
             handled += "、" + "、".join(sorted(set(summoned[int(r["id"])])))
-        result = scrub(r["public_note"]) or (status.label if status not in (ReportStatus.RESOLVED, ReportStatus.CLOSED)
-                                            else "已解决")
-        items.append(BoardRow(
-            report_id=int(r["id"]), category_name=taxonomy().name_of(r["category"]),
-            category_top_name=taxonomy().top_name_of(taxonomy().get(r["category"]).top_code
-                                                      if taxonomy().get(r["category"]) else r["category"]),
-            status_label=status.label, created_on=_day(r["created_at"]), responded_on=_day(r["responded_at"]),
-            resolved_on=_day(r["resolved_at"]), handled_by=handled, result=result,
-            rating=int(r["rating"]) if r["rating"] is not None else None,
-            lat=_coarse(r["lat"]), lng=_coarse(r["lng"])))
+        result = scrub(r["public_note"]) or (
+            status.label if status not in (ReportStatus.RESOLVED, ReportStatus.CLOSED) else "已解决"
+        )
+        items.append(
+            BoardRow(
+                report_id=int(r["id"]),
+                category_name=taxonomy().name_of(r["category"]),
+                category_top_name=taxonomy().top_name_of(
+                    taxonomy().get(r["category"]).top_code if taxonomy().get(r["category"]) else r["category"]
+                ),
+                status_label=status.label,
+                created_on=_day(r["created_at"]),
+                responded_on=_day(r["responded_at"]),
+                resolved_on=_day(r["resolved_at"]),
+                handled_by=handled,
+                result=result,
+                rating=int(r["rating"]) if r["rating"] is not None else None,
+                lat=_coarse(r["lat"]),
+                lng=_coarse(r["lng"]),
+            )
+        )
     return BoardRows(items=items, next_cursor=encode_cursor(ids[-1]) if more and ids else None)
 
 
@@ -202,8 +245,10 @@ async def frozen_rows(board: BoardSnapshot, *, before_id: int | None, limit: int
     entries = await qs.order_by("-report_id").limit(limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
-    return BoardRows(items=[BoardRow(**e.row) for e in entries],
-                     next_cursor=encode_cursor(entries[-1].report_id) if more and entries else None)
+    return BoardRows(
+        items=[BoardRow(**e.row) for e in entries],
+        next_cursor=encode_cursor(entries[-1].report_id) if more and entries else None,
+    )
 
 
 async def _live_lines(community: OrgUnit, month: str) -> list[BoardRow]:
@@ -227,11 +272,20 @@ async def freeze(community: OrgUnit, month: str) -> BoardSnapshot | None:
     board.frozen, board.published_at = True, now
     try:
         async with atomic():
-            snap = await BoardSnapshot.create(unit_id=community.id, month=month, published_at=now, rows=len(lines),
-                                              summary=board.model_dump(mode="json"))
-            await BoardEntry.bulk_create([BoardEntry(board_id=snap.id, report_id=line.report_id,
-                                                     row=line.model_dump(mode="json")) for line in lines],
-                                         batch_size=500)
+            snap = await BoardSnapshot.create(
+                unit_id=community.id,
+                month=month,
+                published_at=now,
+                rows=len(lines),
+                summary=board.model_dump(mode="json"),
+            )
+            await BoardEntry.bulk_create(
+                [
+                    BoardEntry(board_id=snap.id, report_id=line.report_id, row=line.model_dump(mode="json"))
+                    for line in lines
+                ],
+                batch_size=500,
+            )
     except IntegrityError:
         return None  # another worker published it first
     return snap

@@ -137,11 +137,19 @@ def _build(spec: TaxonomySpec) -> Taxonomy:
                     resolve=timedelta(days=override.resolve_days or base.resolve_days),
                 )
             by_code[child.code] = Category(
-                code=child.code, name=child.name, top_code=top.code, top_name=top.name,
-                default_level=child.default_level or top.default_level, clocks=clocks,
+                code=child.code,
+                name=child.name,
+                top_code=top.code,
+                top_name=top.name,
+                default_level=child.default_level or top.default_level,
+                clocks=clocks,
             )
-    return Taxonomy(spec=spec, by_code=by_code, auto_close=timedelta(days=spec.auto_close_days),
-                    whistle_ack=timedelta(hours=spec.whistle_ack_hours))
+    return Taxonomy(
+        spec=spec,
+        by_code=by_code,
+        auto_close=timedelta(days=spec.auto_close_days),
+        whistle_ack=timedelta(hours=spec.whistle_ack_hours),
+    )
 
 
 def parse(text: str, *, source: str = "report-categories.json") -> Taxonomy:

@@ -1,10 +1,10 @@
 """Errors of the reports domain (all in the one error tree of backend/core/errors.py).
 
-    NotFound           ReportNotFound, WhistleTargetNotFound, DeliberationNotFound, BoardNotFound
-    Forbidden          NotHandler, NotReporter, NotCommunityStaff, NotDepartment, CannotVote
-    Conflict           ReportChanged (InvalidTransition: a racing change won), AlreadySupported, AlreadyRated,
-                       AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge
-    ValidationFailed   UnknownCategory, Unroutable, BadTarget, BadVoteOption, BadChannel
+NotFound           ReportNotFound, WhistleTargetNotFound, DeliberationNotFound, BoardNotFound
+Forbidden          NotHandler, NotReporter, NotCommunityStaff, NotDepartment, CannotVote
+Conflict           ReportChanged (InvalidTransition: a racing change won), AlreadySupported, AlreadyRated,
+                   AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge
+ValidationFailed   UnknownCategory, Unroutable, BadTarget, BadVoteOption, BadChannel
 """
 
 from __future__ import annotations

@@ -12,8 +12,33 @@ from openpyxl.styles import Font
 from backend.reports.board_schemas import BoardOut, BoardRow, RateRow
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RATE_HEADER = ("单位", "上报数", "按时响应", "应响应", "已解决", "已评价", "满意", "超时", "响应率%", "解决率%", "满意率%")
-ROW_HEADER = ("编号", "大类", "小类", "状态", "上报日期", "响应日期", "办结日期", "办理单位", "办理结果", "评价", "纬度≈", "经度≈")
+RATE_HEADER = (
+    "单位",
+    "上报数",
+    "按时响应",
+    "应响应",
+    "已解决",
+    "已评价",
+    "满意",
+    "超时",
+    "响应率%",
+    "解决率%",
+    "满意率%",
+)
+ROW_HEADER = (
+    "编号",
+    "大类",
+    "小类",
+    "状态",
+    "上报日期",
+    "响应日期",
+    "办结日期",
+    "办理单位",
+    "办理结果",
+    "评价",
+    "纬度≈",
+    "经度≈",
+)
 
 
 def _bold(sheet, value: str) -> WriteOnlyCell:  # type: ignore[no-untyped-def]
@@ -23,8 +48,19 @@ def _bold(sheet, value: str) -> WriteOnlyCell:  # type: ignore[no-untyped-def]
 
 
 def _rate(row: RateRow) -> list:
-    return [row.name, row.total, row.responded_on_time, row.response_due, row.resolved, row.rated, row.satisfied,
-            row.overdue, row.response_rate, row.resolution_rate, row.satisfaction_rate]
+    return [
+        row.name,
+        row.total,
+        row.responded_on_time,
+        row.response_due,
+        row.resolved,
+        row.rated,
+        row.satisfied,
+        row.overdue,
+        row.response_rate,
+        row.resolution_rate,
+        row.satisfaction_rate,
+    ]
 
 
 def workbook(board: BoardOut, rows: list[BoardRow]) -> bytes:
@@ -49,8 +85,22 @@ def workbook(board: BoardOut, rows: list[BoardRow]) -> bytes:
     lines = book.create_sheet("上报明细")
     lines.append([_bold(lines, h) for h in ROW_HEADER])
     for r in rows:
-        lines.append([r.report_id, r.category_top_name, r.category_name, r.status_label, r.created_on, r.responded_on,
-                      r.resolved_on, r.handled_by, r.result, r.rating, r.lat, r.lng])
+        lines.append(
+            [
+                r.report_id,
+                r.category_top_name,
+                r.category_name,
+                r.status_label,
+                r.created_on,
+                r.responded_on,
+                r.resolved_on,
+                r.handled_by,
+                r.result,
+                r.rating,
+                r.lat,
+                r.lng,
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -35,8 +35,11 @@ LEVEL_ROLES = {
     Level.COMMUNITY: (Role.COMMUNITY_STAFF,),
     Level.STREET: (Role.STREET_STAFF,),
 }
-LEVEL_UNIT = {Level.GRID: (OrgLevel.GRID, "grid_id"), Level.COMMUNITY: (OrgLevel.COMMUNITY, "community_id"),
-              Level.STREET: (OrgLevel.STREET, "street_id")}
+LEVEL_UNIT = {
+    Level.GRID: (OrgLevel.GRID, "grid_id"),
+    Level.COMMUNITY: (OrgLevel.COMMUNITY, "community_id"),
+    Level.STREET: (OrgLevel.STREET, "street_id"),
+}
 
 
 def _link(report: Report) -> str:
@@ -44,9 +47,13 @@ def _link(report: Report) -> str:
 
 
 def _data(report: Report, **extra: object) -> dict:
-    return {"report_id": report.id, "category": taxonomy().name_of(report.category),
-            "status_label": ReportStatus(report.status).label,
-            "level_label": Level(report.level).label, **extra}
+    return {
+        "report_id": report.id,
+        "category": taxonomy().name_of(report.category),
+        "status_label": ReportStatus(report.status).label,
+        "level_label": Level(report.level).label,
+        **extra,
+    }
 
 
 async def team(report: Report, level: Level | None = None) -> list[int]:
@@ -70,20 +77,33 @@ def _others(people: Iterable[int], *exclude: int | None) -> list[int]:
 
 async def created(report: Report, *, actor_id: int) -> None:
     name = taxonomy().name_of(report.category)
-    await notify(_others(await team(report), actor_id), CREATED,
-                 Notice(title=f"新的居民上报：{name}"[:64], body=report.description[:200], link=_link(report),
-                        data=_data(report)), actor_id=actor_id)
+    await notify(
+        _others(await team(report), actor_id),
+        CREATED,
+        Notice(
+            title=f"新的居民上报：{name}"[:64],
+            body=report.description[:200],
+            link=_link(report),
+            data=_data(report),
+        ),
+        actor_id=actor_id,
+    )
 
 
-async def escalated(report: Report, *, actor_id: int | None, reason: str, automatic: bool,
-                    previous: Iterable[int] = ()) -> None:
+async def escalated(
+    report: Report, *, actor_id: int | None, reason: str, automatic: bool, previous: Iterable[int] = ()
+) -> None:
     name = taxonomy().name_of(report.category)
     people = set(await team(report)) | (set(previous) if automatic else set())
     title = f"{'超时自动' if automatic else ''}上报到{Level(report.level).label}：{name}"
-    await notify(_others(people, actor_id), ESCALATED,
-                 Notice(title=title[:64], body=reason[:1000], link=_link(report), data=_data(report)),
-                 urgency=Urgency.URGENT if automatic else Urgency.NORMAL, actor_id=actor_id,
-                 dedupe_key=f"report.escalated:{report.id}:{report.version}")
+    await notify(
+        _others(people, actor_id),
+        ESCALATED,
+        Notice(title=title[:64], body=reason[:1000], link=_link(report), data=_data(report)),
+        urgency=Urgency.URGENT if automatic else Urgency.NORMAL,
+        actor_id=actor_id,
+        dedupe_key=f"report.escalated:{report.id}:{report.version}",
+    )
 
 
 async def status_changed(report: Report, *, actor_id: int | None, note: str | None = None) -> None:
@@ -91,10 +111,15 @@ async def status_changed(report: Report, *, actor_id: int | None, note: str | No
     if actor_id == report.reporter_id:
         return
     label = ReportStatus(report.status).label
-    await notify([report.reporter_id], STATUS,
-                 Notice(title=f"您的上报{label}"[:64], body=(note or "")[:1000], link=_link(report),
-                        data=_data(report)), actor_id=actor_id,
-                 dedupe_key=f"report.status:{report.id}:{report.version}")
+    await notify(
+        [report.reporter_id],
+        STATUS,
+        Notice(
+            title=f"您的上报{label}"[:64], body=(note or "")[:1000], link=_link(report), data=_data(report)
+        ),
+        actor_id=actor_id,
+        dedupe_key=f"report.status:{report.id}:{report.version}",
+    )
 
 
 async def overdue(report: Report, *, clock: str, previous: Iterable[int] = ()) -> None:
@@ -103,34 +128,62 @@ async def overdue(report: Report, *, clock: str, previous: Iterable[int] = ()) -
     if report.assignee_id:
         people.add(report.assignee_id)
     what = "受理" if clock == "accept" else "办结"
-    await notify(sorted(people), OVERDUE,
-                 Notice(title=f"上报超时未{what}：{name}"[:64], body=report.description[:200], link=_link(report),
-                        data=_data(report, clock=clock)), urgency=Urgency.URGENT,
-                 dedupe_key=f"report.overdue:{report.id}:{report.version}")
+    await notify(
+        sorted(people),
+        OVERDUE,
+        Notice(
+            title=f"上报超时未{what}：{name}"[:64],
+            body=report.description[:200],
+            link=_link(report),
+            data=_data(report, clock=clock),
+        ),
+        urgency=Urgency.URGENT,
+        dedupe_key=f"report.overdue:{report.id}:{report.version}",
+    )
 
 
 async def whistled(report: Report, targets: Iterable[WhistleTarget], *, actor_id: int, note: str) -> None:
     name = taxonomy().name_of(report.category)
     for target in targets:
         people = await recipients.department_staff(target.department_id)
-        await notify(_others(people, actor_id), WHISTLE,
-                     Notice(title=f"吹哨报到：{name}"[:64], body=note[:1000], link=f"pages/reports/whistle?id={target.id}",
-                            data=_data(report, target_id=target.id)), urgency=Urgency.URGENT, actor_id=actor_id)
+        await notify(
+            _others(people, actor_id),
+            WHISTLE,
+            Notice(
+                title=f"吹哨报到：{name}"[:64],
+                body=note[:1000],
+                link=f"pages/reports/whistle?id={target.id}",
+                data=_data(report, target_id=target.id),
+            ),
+            urgency=Urgency.URGENT,
+            actor_id=actor_id,
+        )
 
 
 async def whistle_late(report: Report, target: WhistleTarget, *, clock: str, blown_by_id: int) -> None:
     what = "报到" if clock == "ack" else "办结"
     people = set(await recipients.department_staff(target.department_id, on_duty=False)) | {blown_by_id}
-    await notify(sorted(people), WHISTLE_LATE,
-                 Notice(title=f"部门超时未{what}：{taxonomy().name_of(report.category)}"[:64],
-                        body=f"吹哨任务 #{target.id} 已超过时限", link=f"pages/reports/whistle?id={target.id}",
-                        data=_data(report, target_id=target.id, clock=clock)), urgency=Urgency.URGENT,
-                 dedupe_key=f"report.whistle_late:{target.id}:{clock}")
+    await notify(
+        sorted(people),
+        WHISTLE_LATE,
+        Notice(
+            title=f"部门超时未{what}：{taxonomy().name_of(report.category)}"[:64],
+            body=f"吹哨任务 #{target.id} 已超过时限",
+            link=f"pages/reports/whistle?id={target.id}",
+            data=_data(report, target_id=target.id, clock=clock),
+        ),
+        urgency=Urgency.URGENT,
+        dedupe_key=f"report.whistle_late:{target.id}:{clock}",
+    )
 
 
-async def notify_people(people: Iterable[int], report: Report, *, title: str, body: str,
-                        actor_id: int | None) -> None:
+async def notify_people(
+    people: Iterable[int], report: Report, *, title: str, body: str, actor_id: int | None
+) -> None:
     """A plain progress notice to named people (the assignee, when the reporter answered or withdrew)."""
-    await notify(_others(people, actor_id), STATUS,
-                 Notice(title=title[:64], body=body[:1000], link=_link(report), data=_data(report)),
-                 actor_id=actor_id)
+    await notify(
+        _others(people, actor_id),
+        STATUS,
+        Notice(title=title[:64], body=body[:1000], link=_link(report), data=_data(report)),
+        actor_id=actor_id,
+    )

@@ -29,16 +29,39 @@ from backend.models.reports import (
 from backend.models.user import User
 from backend.org.scope import Scope
 
-
 # ------------------------------------------------------------------------------------------------ filing
 
 # The hottest write (every report filed): hand-written SQL (backend/core/sql.py). On PostgreSQL the report and
 # its first history row go in one statement (a data-modifying CTE), one round trip.
 NEW_REPORT_COLUMNS = (
-    "street_id", "community_id", "grid_id", "compound_id", "building_id", "household_id", "reporter_id",
-    "filed_by_id", "category", "category_top", "description", "channel", "lat", "lng", "address", "photo_ids",
-    "status", "level", "version", "clock", "due_at", "response_due_at", "was_overdue", "escalations", "round",
-    "support_count", "created_at", "updated_at",
+    "street_id",
+    "community_id",
+    "grid_id",
+    "compound_id",
+    "building_id",
+    "household_id",
+    "reporter_id",
+    "filed_by_id",
+    "category",
+    "category_top",
+    "description",
+    "channel",
+    "lat",
+    "lng",
+    "address",
+    "photo_ids",
+    "status",
+    "level",
+    "version",
+    "clock",
+    "due_at",
+    "response_due_at",
+    "was_overdue",
+    "escalations",
+    "round",
+    "support_count",
+    "created_at",
+    "updated_at",
 )
 _INSERT_REPORT = (
     f"INSERT INTO report ({', '.join(NEW_REPORT_COLUMNS)}) "
@@ -56,8 +79,9 @@ _INSERT_WITH_EVENT = (
 _INSERT_EVENT = f"{_SUBMIT_EVENT} VALUES ($1, 'submit', $2, $3, NULL, $4, NULL, $5, NULL, $6, TRUE, TRUE, $7)"
 
 
-async def insert_submitted(values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None,
-                           data: dict[str, Any]) -> Report:
+async def insert_submitted(
+    values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None, data: dict[str, Any]
+) -> Report:
     """A new report and its ``submit`` history row; returns the report as stored."""
     params = [_db(values[c]) for c in NEW_REPORT_COLUMNS]
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -65,8 +89,16 @@ async def insert_submitted(values: dict[str, Any], *, actor_id: int | None, on_b
         rows = await sql.fetch(_INSERT_WITH_EVENT, *params, actor_id, on_behalf_of_id, payload)
         return Report._init_from_db(**rows[0])
     report = Report._init_from_db(**(await sql.fetch(_INSERT_REPORT, *params))[0])
-    await sql.execute(_INSERT_EVENT, report.id, actor_id, on_behalf_of_id, values["status"].value,
-                      values["level"].value, payload, values["created_at"])
+    await sql.execute(
+        _INSERT_EVENT,
+        report.id,
+        actor_id,
+        on_behalf_of_id,
+        values["status"].value,
+        values["level"].value,
+        payload,
+        values["created_at"],
+    )
     return report
 
 
@@ -96,8 +128,9 @@ def _page(qs, before_id: int | None, limit: int):  # type: ignore[no-untyped-def
     return qs.order_by("-id").limit(limit + 1)
 
 
-async def mine(user_id: int, *, statuses: Sequence[ReportStatus] | None, before_id: int | None,
-               limit: int) -> list[Report]:
+async def mine(
+    user_id: int, *, statuses: Sequence[ReportStatus] | None, before_id: int | None, limit: int
+) -> list[Report]:
     qs = Report.filter(reporter_id=user_id)
     if statuses:
         qs = qs.filter(status__in=list(statuses))
@@ -126,8 +159,14 @@ async def queue_overdue(scope: Scope, now: datetime, *, before_id: int | None, l
 
 
 async def staff_list(
-    scope: Scope, *, within: Scope | None, statuses: Sequence[ReportStatus] | None, level: Level | None,
-    category: str | None, before_id: int | None, limit: int,
+    scope: Scope,
+    *,
+    within: Scope | None,
+    statuses: Sequence[ReportStatus] | None,
+    level: Level | None,
+    category: str | None,
+    before_id: int | None,
+    limit: int,
 ) -> list[Report]:
     qs = scope.filter(Report.all())
     if within is not None:
@@ -144,10 +183,19 @@ async def staff_list(
 async def similar_open(
     category: str, *, since: datetime, lat: float, lng: float, dlat: float, dlng: float, limit: int
 ) -> list[Report]:
-    return await Report.filter(
-        category=category, created_at__gte=since, status__in=list(OPEN_STATUSES),
-        lat__gte=lat - dlat, lat__lte=lat + dlat, lng__gte=lng - dlng, lng__lte=lng + dlng,
-    ).order_by("-id").limit(limit)
+    return (
+        await Report.filter(
+            category=category,
+            created_at__gte=since,
+            status__in=list(OPEN_STATUSES),
+            lat__gte=lat - dlat,
+            lat__lte=lat + dlat,
+            lng__gte=lng - dlng,
+            lng__lte=lng + dlng,
+        )
+        .order_by("-id")
+        .limit(limit)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -209,8 +257,11 @@ async def events(report_id: int, *, public_only: bool) -> list[ReportEvent]:
 async def supported(user_id: int, report_ids: Sequence[int]) -> set[int]:
     if not report_ids:
         return set()
-    return set(await ReportSupport.filter(user_id=user_id, report_id__in=list(report_ids))
-               .values_list("report_id", flat=True))
+    return set(
+        await ReportSupport.filter(user_id=user_id, report_id__in=list(report_ids)).values_list(
+            "report_id", flat=True
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------------ whistles
@@ -229,8 +280,9 @@ async def target(target_id: int) -> WhistleTarget | None:
     return await WhistleTarget.get_or_none(id=target_id)
 
 
-async def department_targets(departments: Iterable[int], *, statuses: Sequence[str] | None,
-                             before_id: int | None, limit: int) -> list[WhistleTarget]:
+async def department_targets(
+    departments: Iterable[int], *, statuses: Sequence[str] | None, before_id: int | None, limit: int
+) -> list[WhistleTarget]:
     qs = WhistleTarget.filter(department_id__in=sorted(set(departments)))
     if statuses:
         qs = qs.filter(status__in=list(statuses))
@@ -257,7 +309,8 @@ async def open_votes(scope: Scope, now: datetime, limit: int = 50) -> list[Delib
 async def tallies(deliberation_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {i: {} for i in deliberation_ids}
     rows = await DeliberationVote.filter(deliberation_id__in=list(deliberation_ids)).values_list(
-        "deliberation_id", "option")
+        "deliberation_id", "option"
+    )
     for deliberation_id, option in rows:
         out[deliberation_id][option] = out[deliberation_id].get(option, 0) + 1
     return out
@@ -266,9 +319,11 @@ async def tallies(deliberation_ids: Sequence[int]) -> dict[int, dict[str, int]]:
 async def my_votes(user_household: int | None, deliberation_ids: Sequence[int]) -> dict[int, str]:
     if user_household is None or not deliberation_ids:
         return {}
-    return dict(await DeliberationVote.filter(household_id=user_household,
-                                              deliberation_id__in=list(deliberation_ids))
-                .values_list("deliberation_id", "option"))
+    return dict(
+        await DeliberationVote.filter(
+            household_id=user_household, deliberation_id__in=list(deliberation_ids)
+        ).values_list("deliberation_id", "option")
+    )
 
 
 # ------------------------------------------------------------------------------------------------ merging users
@@ -301,8 +356,9 @@ async def absorb_supporters(duplicate: Report, into: Report) -> int:
     people.discard(into.reporter_id)
     before = await ReportSupport.filter(report_id=into.id).count()
     if people:
-        await ReportSupport.bulk_create([ReportSupport(report_id=into.id, user_id=u) for u in sorted(people)],
-                                        ignore_conflicts=True)
+        await ReportSupport.bulk_create(
+            [ReportSupport(report_id=into.id, user_id=u) for u in sorted(people)], ignore_conflicts=True
+        )
     after = await ReportSupport.filter(report_id=into.id).count()
     await Report.filter(id=into.id).update(support_count=after)
     into.support_count = after

@@ -68,19 +68,36 @@ StatusFilter = Annotated[list[ReportStatus] | None, Query(description="按状态
 async def _page(rows, limit: int) -> Page[ReportItem]:  # type: ignore[no-untyped-def]
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=await views.items(rows), next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
+    return Page(
+        items=await views.items(rows), next_cursor=encode_cursor(rows[-1].id) if more and rows else None
+    )
 
 
 @router.get("/categories", response_model=list[CategoryOut])
 async def categories():
     """上报分类（两级）。"""
-    return [CategoryOut(code=c.code, name=c.name, default_level=c.default_level, children=[
-        SubCategoryOut(code=s.code, name=s.name, default_level=taxonomy().by_code[s.code].default_level)
-        for s in c.children]) for c in taxonomy().spec.categories]
+    return [
+        CategoryOut(
+            code=c.code,
+            name=c.name,
+            default_level=c.default_level,
+            children=[
+                SubCategoryOut(
+                    code=s.code, name=s.name, default_level=taxonomy().by_code[s.code].default_level
+                )
+                for s in c.children
+            ],
+        )
+        for c in taxonomy().spec.categories
+    ]
 
 
-@router.post("", response_model=ReportOut, status_code=201, responses=responses(
-    UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden))
+@router.post(
+    "",
+    response_model=ReportOut,
+    status_code=201,
+    responses=responses(UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden),
+)
 async def submit(principal: CurrentUser, settings: SettingsDep, body: ReportIn):
     """说：上报一个问题（工作人员可代居民上报，填 resident_id 和渠道）。自动分派到问题所在网格。"""
     report = await service.submit(principal, body)
@@ -100,8 +117,9 @@ async def similar(
 
 
 @router.get("/mine", response_model=Page[ReportItem])
-async def mine(principal: CurrentUser, status: StatusFilter = None, cursor: CursorParam = None,
-               limit: LimitParam = 20):
+async def mine(
+    principal: CurrentUser, status: StatusFilter = None, cursor: CursorParam = None, limit: LimitParam = 20
+):
     """我的上报（含工作人员代我上报的），最新的在前。"""
     rows = await repository.mine(principal.id, statuses=status, before_id=decode_cursor(cursor), limit=limit)
     return await _page(rows, limit)
@@ -110,8 +128,11 @@ async def mine(principal: CurrentUser, status: StatusFilter = None, cursor: Curs
 @router.get("/queue", response_model=Page[ReportItem])
 async def queue(
     principal: GridWorker,
-    view: Annotated[Literal["new", "mine", "overdue"], Query(description="new 待受理 / mine 我办理中 / overdue 超时")] = "new",
-    cursor: CursorParam = None, limit: LimitParam = 20,
+    view: Annotated[
+        Literal["new", "mine", "overdue"], Query(description="new 待受理 / mine 我办理中 / overdue 超时")
+    ] = "new",
+    cursor: CursorParam = None,
+    limit: LimitParam = 20,
 ):
     """网格员（及以上）的待办：待我这一级受理的、我受理在办的、超时的。"""
     before = decode_cursor(cursor)
@@ -120,17 +141,21 @@ async def queue(
     elif view == "mine":
         rows = await repository.queue_mine(principal.id, before_id=before, limit=limit)
     else:
-        rows = await repository.queue_overdue(access.staff_scope(principal), utcnow(), before_id=before, limit=limit)
+        rows = await repository.queue_overdue(
+            access.staff_scope(principal), utcnow(), before_id=before, limit=limit
+        )
     return await _page(rows, limit)
 
 
 @router.get("", response_model=Page[ReportItem], responses=responses(NotFound))
 async def staff_list(
-    principal: Staff, status: StatusFilter = None,
+    principal: Staff,
+    status: StatusFilter = None,
     level: Annotated[Literal["grid", "community", "street"] | None, Query()] = None,
     category: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z][a-z0-9_.]*$")] = None,
     unit_id: Annotated[int | None, Query(gt=0, le=2**62, description="只看某个网格 / 社区")] = None,
-    cursor: CursorParam = None, limit: LimitParam = 20,
+    cursor: CursorParam = None,
+    limit: LimitParam = 20,
 ):
     """管辖范围内的上报。"""
     scope = access.staff_scope(principal)
@@ -140,8 +165,15 @@ async def staff_list(
         if unit is None or not scope.covers(unit):
             raise NotFound("找不到该单位", detail={"loc": "query.unit_id"})
         within = unit_scope(unit)
-    rows = await repository.staff_list(scope, within=within, statuses=status, level=level, category=category,
-                                       before_id=decode_cursor(cursor), limit=limit)
+    rows = await repository.staff_list(
+        scope,
+        within=within,
+        statuses=status,
+        level=level,
+        category=category,
+        before_id=decode_cursor(cursor),
+        limit=limit,
+    )
     return await _page(rows, limit)
 
 
@@ -151,9 +183,15 @@ router.include_router(board_router)
 
 
 @router.get("/{report_id}", response_model=ReportOut, responses=responses(ReportNotFound, Forbidden))
-async def get_report(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport,
-                     reveal: Annotated[bool, Query(description="显示上报人完整电话（留痕）")] = False):
-    return await views.detail(principal, seen.report, settings, staff=seen.staff, reveal=reveal and seen.staff)
+async def get_report(
+    principal: CurrentUser,
+    settings: SettingsDep,
+    seen: VisibleReport,
+    reveal: Annotated[bool, Query(description="显示上报人完整电话（留痕）")] = False,
+):
+    return await views.detail(
+        principal, seen.report, settings, staff=seen.staff, reveal=reveal and seen.staff
+    )
 
 
 @router.get("/{report_id}/timeline", response_model=list[TimelineEvent], responses=responses(ReportNotFound))
@@ -162,8 +200,11 @@ async def timeline(settings: SettingsDep, seen: VisibleReport):
     return await views.timeline(seen.report, settings, staff=seen.staff)
 
 
-@router.post("/{report_id}/support", response_model=SupportOut,
-             responses=responses(ReportNotFound, AlreadySupported, InvalidTransition))
+@router.post(
+    "/{report_id}/support",
+    response_model=SupportOut,
+    responses=responses(ReportNotFound, AlreadySupported, InvalidTransition),
+)
 async def support(principal: CurrentUser, report: SupportableReport):
     """我也遇到（每人每条一次）。"""
     report = await service.support(principal, report)
@@ -181,20 +222,30 @@ async def accept(principal: CurrentUser, settings: SettingsDep, seen: VisibleRep
 
 
 @router.post("/{report_id}/request-info", response_model=ReportOut, responses=TRANSITION_ERRORS)
-async def request_info(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: RequestInfoIn):
+async def request_info(
+    principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: RequestInfoIn
+):
     """请居民补充信息（办结时限暂停）。"""
     return await _done(principal, settings, await service.request_info(principal, seen.report, body))
 
 
-@router.post("/{report_id}/provide-info", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(NotReporter, MediaNotUsable)})
-async def provide_info(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: ProvideInfoIn):
+@router.post(
+    "/{report_id}/provide-info",
+    response_model=ReportOut,
+    responses={**TRANSITION_ERRORS, **responses(NotReporter, MediaNotUsable)},
+)
+async def provide_info(
+    principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: ProvideInfoIn
+):
     """居民补充信息（或工作人员代为补充）。"""
     return await _done(principal, settings, await service.provide_info(principal, seen.report, body))
 
 
-@router.post("/{report_id}/resolve", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(MediaNotUsable)})
+@router.post(
+    "/{report_id}/resolve",
+    response_model=ReportOut,
+    responses={**TRANSITION_ERRORS, **responses(MediaNotUsable)},
+)
 async def resolve(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: ResolveIn):
     """办结，附办理结果和照片。"""
     return await _done(principal, settings, await service.resolve(principal, seen.report, body))
@@ -206,40 +257,59 @@ async def escalate(principal: CurrentUser, settings: SettingsDep, seen: VisibleR
     return await _done(principal, settings, await service.escalate(principal, seen.report, body))
 
 
-@router.post("/{report_id}/reassign", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(BadTarget)})
+@router.post(
+    "/{report_id}/reassign", response_model=ReportOut, responses={**TRANSITION_ERRORS, **responses(BadTarget)}
+)
 async def reassign(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: ReassignIn):
     """改派到管辖范围内的另一个网格、社区或街道（重新计时）。"""
     return await _done(principal, settings, await service.reassign(principal, seen.report, body))
 
 
-@router.post("/{report_id}/merge", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(CannotMerge)})
+@router.post(
+    "/{report_id}/merge", response_model=ReportOut, responses={**TRANSITION_ERRORS, **responses(CannotMerge)}
+)
 async def merge(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: MergeIn):
     """把重复上报合并到另一条（其上报人和“我也遇到”的人随之转过去）。"""
     return await _done(principal, settings, await service.merge(principal, seen.report, body))
 
 
-@router.post("/{report_id}/withdraw", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(NotReporter)})
+@router.post(
+    "/{report_id}/withdraw",
+    response_model=ReportOut,
+    responses={**TRANSITION_ERRORS, **responses(NotReporter)},
+)
 async def withdraw(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: WithdrawIn):
     """撤回（受理前或待补充时）。"""
     return await _done(principal, settings, await service.withdraw(principal, seen.report, body))
 
 
-@router.post("/{report_id}/rate", response_model=ReportOut,
-             responses={**TRANSITION_ERRORS, **responses(NotReporter, AlreadyRated)})
+@router.post(
+    "/{report_id}/rate",
+    response_model=ReportOut,
+    responses={**TRANSITION_ERRORS, **responses(NotReporter, AlreadyRated)},
+)
 async def rate(principal: CurrentUser, settings: SettingsDep, seen: VisibleReport, body: RateIn):
     """评：评价办理结果（1–2 分退回上一级重办）。工作人员可代录电话回访的评价。"""
     report, _ = await service.rate(principal, seen.report, body)
     return await _done(principal, settings, report)
 
 
-@router.post("/{report_id}/evaluations", response_model=EvaluationOut, status_code=201,
-             responses=responses(ReportNotFound, NotCommunityStaff, InvalidTransition, AlreadyEvaluated))
+@router.post(
+    "/{report_id}/evaluations",
+    response_model=EvaluationOut,
+    status_code=201,
+    responses=responses(ReportNotFound, NotCommunityStaff, InvalidTransition, AlreadyEvaluated),
+)
 async def evaluate(principal: CurrentUser, seen: VisibleReport, body: EvaluationIn):
     """专项评 / 组织评：社区对办理情况打分（0–100）。"""
     e = await service.evaluate(principal, seen.report, body)
-    return EvaluationOut(id=e.id, report_id=e.report_id, kind=e.kind, kind_label=e.kind.label, score=e.score,
-                         comment=e.comment, subject_user_id=e.subject_user_id, created_at=e.created_at)
-
+    return EvaluationOut(
+        id=e.id,
+        report_id=e.report_id,
+        kind=e.kind,
+        kind_label=e.kind.label,
+        score=e.score,
+        comment=e.comment,
+        subject_user_id=e.subject_user_id,
+        created_at=e.created_at,
+    )

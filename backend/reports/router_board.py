@@ -28,15 +28,18 @@ async def get_board(community: BoardCommunity, month: Month = None):
 
 
 @router.get("/board/{community_id}/rows", response_model=BoardRows, responses=responses(BoardNotFound))
-async def board_rows(community: BoardCommunity, month: Month = None, cursor: CursorParam = None,
-                     limit: LimitParam = 50):
+async def board_rows(
+    community: BoardCommunity, month: Month = None, cursor: CursorParam = None, limit: LimitParam = 50
+):
     """公示明细：每条上报的分类、状态、日期、办理单位和结果（不含姓名、电话、门牌）。"""
-    return await board.rows_for(community, month or board.current_month(), before_id=decode_cursor(cursor),
-                                limit=limit)
+    return await board.rows_for(
+        community, month or board.current_month(), before_id=decode_cursor(cursor), limit=limit
+    )
 
 
-@router.get("/board/{community_id}/export", response_class=Response,
-            responses={**responses(BoardNotFound), **XLSX})
+@router.get(
+    "/board/{community_id}/export", response_class=Response, responses={**responses(BoardNotFound), **XLSX}
+)
 async def export_board(principal: CurrentUser, community: BoardCommunity, month: Month = None):
     """导出月度公示为 Excel。"""
     month = month or board.current_month()
@@ -44,5 +47,8 @@ async def export_board(principal: CurrentUser, community: BoardCommunity, month:
     rows = await board.all_rows(community, month)
     data = await asyncio.to_thread(export.workbook, summary, rows)
     filename = f"board-{community.id}-{month}.xlsx"
-    return Response(data, media_type=export.MEDIA_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        data,
+        media_type=export.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

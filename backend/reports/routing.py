@@ -34,12 +34,20 @@ class Place:
 
     @property
     def columns(self) -> dict[str, int | None]:
-        return {"street_id": self.street_id, "community_id": self.community_id, "grid_id": self.grid_id,
-                "compound_id": self.compound_id, "building_id": self.building_id}
+        return {
+            "street_id": self.street_id,
+            "community_id": self.community_id,
+            "grid_id": self.grid_id,
+            "compound_id": self.compound_id,
+            "building_id": self.building_id,
+        }
 
 
 def _place(row: object, how: str, **extra: int | None) -> Place:
-    columns = {c: getattr(row, c, None) for c in ("street_id", "community_id", "grid_id", "compound_id", "building_id")}
+    columns = {
+        c: getattr(row, c, None)
+        for c in ("street_id", "community_id", "grid_id", "compound_id", "building_id")
+    }
     return Place(**{**columns, **extra}, how=how)
 
 
@@ -69,8 +77,11 @@ def _ring(boundary: object) -> tuple[tuple[float, float], ...] | None:
         return None
     points = []
     for point in boundary:
-        if not (isinstance(point, list | tuple) and len(point) >= 2
-                and all(isinstance(v, int | float) and math.isfinite(v) for v in point[:2])):
+        if not (
+            isinstance(point, list | tuple)
+            and len(point) >= 2
+            and all(isinstance(v, int | float) and math.isfinite(v) for v in point[:2])
+        ):
             return None
         points.append((float(point[0]), float(point[1])))
     return tuple(points)
@@ -103,11 +114,15 @@ async def geometry(streets: frozenset[int] | None) -> Geometry:
         return cached
     scope = _street_scope(streets)
     geo = Geometry(loaded_at=time.monotonic())
-    for grid in await scope.filter(OrgUnit.filter(level=OrgLevel.GRID, boundary__isnull=False)).order_by("id"):
+    for grid in await scope.filter(OrgUnit.filter(level=OrgLevel.GRID, boundary__isnull=False)).order_by(
+        "id"
+    ):
         ring = _ring(grid.boundary)
         if ring is not None:
             lngs, lats = [p[0] for p in ring], [p[1] for p in ring]
-            geo.grids.append(GridShape(_place(grid, "polygon"), ring, (min(lngs), min(lats), max(lngs), max(lats))))
+            geo.grids.append(
+                GridShape(_place(grid, "polygon"), ring, (min(lngs), min(lats), max(lngs), max(lats)))
+            )
     buildings = scope.filter(OrgUnit.filter(level=OrgLevel.BUILDING, lat__isnull=False, lng__isnull=False))
     for building in await buildings.order_by("id"):
         geo.buildings.append((building.lat, building.lng, _place(building, "nearest_building")))
@@ -163,8 +178,13 @@ def community_place(units: Iterable[object]) -> Place | None:
 
 
 async def route(
-    *, building_id: int | None, lat: float | None, lng: float | None, household_id: int | None,
-    streets: frozenset[int] | None, fallback_units: Iterable[object],
+    *,
+    building_id: int | None,
+    lat: float | None,
+    lng: float | None,
+    household_id: int | None,
+    streets: frozenset[int] | None,
+    fallback_units: Iterable[object],
 ) -> Place | None:
     """The place of a new report (None when nothing places it, not even in a community). ``household_id`` is
     the reporter's household: recorded on the report, and the place when nothing more precise is known."""

@@ -28,10 +28,14 @@ def _unique(values: list[int]) -> list[int]:
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Photos = Annotated[list[Id], Field(max_length=9, description="照片 id（先上传到 /api/v1/media），最多 9 张"),
-                   AfterValidator(_unique)]
-Version = Annotated[int | None, Field(default=None, ge=1, le=2**31,
-                                      description="客户端看到的版本号；已变化时返回 409")]
+Photos = Annotated[
+    list[Id],
+    Field(max_length=9, description="照片 id（先上传到 /api/v1/media），最多 9 张"),
+    AfterValidator(_unique),
+]
+Version = Annotated[
+    int | None, Field(default=None, ge=1, le=2**31, description="客户端看到的版本号；已变化时返回 409")
+]
 CategoryCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=40)]
 
 # wx.getLocation gives GCJ-02, which is only defined inside China.
@@ -51,8 +55,10 @@ class Located(Strict):
     def _point(self) -> Located:
         if (self.lat is None) != (self.lng is None):
             raise ValueError("经纬度需同时提供")
-        if self.lat is not None and self.lng is not None and not (
-            CHINA_LAT[0] <= self.lat <= CHINA_LAT[1] and CHINA_LNG[0] <= self.lng <= CHINA_LNG[1]
+        if (
+            self.lat is not None
+            and self.lng is not None
+            and not (CHINA_LAT[0] <= self.lat <= CHINA_LAT[1] and CHINA_LNG[0] <= self.lng <= CHINA_LNG[1])
         ):
             raise ValueError("位置不在服务范围内（应为中国境内的 GCJ-02 坐标）")
         return self
@@ -88,7 +94,8 @@ class ProvideInfoIn(VersionIn):
 class ResolveIn(VersionIn):
     note: Annotated[Text, StringConstraints(max_length=1000)] = Field(description="给居民的办理结果")
     public_note: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
-        default=None, description="在月度公示（晒）上显示的办理结果，不要写姓名、电话、门牌号")
+        default=None, description="在月度公示（晒）上显示的办理结果，不要写姓名、电话、门牌号"
+    )
     photo_ids: Photos = Field(default_factory=list)
 
 
@@ -137,10 +144,12 @@ class ProgressIn(Strict):
 class DeliberationIn(Strict):
     kind: DeliberationKind
     topic: Annotated[Text, StringConstraints(max_length=200)]
-    participants: Annotated[list[Annotated[Text, StringConstraints(max_length=32)]], Field(max_length=50)] = Field(
-        default_factory=list)
-    vote_options: Annotated[list[Annotated[Text, StringConstraints(max_length=40)]] | None,
-                            Field(min_length=2, max_length=6)] = None
+    participants: Annotated[list[Annotated[Text, StringConstraints(max_length=32)]], Field(max_length=50)] = (
+        Field(default_factory=list)
+    )
+    vote_options: Annotated[
+        list[Annotated[Text, StringConstraints(max_length=40)]] | None, Field(min_length=2, max_length=6)
+    ] = None
     vote_hours: Annotated[int | None, Field(ge=1, le=720)] = None
 
     @model_validator(mode="after")

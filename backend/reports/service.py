@@ -122,8 +122,12 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
     reporter = await _reporter_for(principal, body)
     streets = scope_of(principal, tuple(Role)).streets
     place = await routing.route(
-        building_id=body.building_id, lat=body.lat, lng=body.lng, household_id=reporter.household_id,
-        streets=streets or None, fallback_units=[g.org_unit for g in principal.grants],
+        building_id=body.building_id,
+        lat=body.lat,
+        lng=body.lng,
+        household_id=reporter.household_id,
+        streets=streets or None,
+        fallback_units=[g.org_unit for g in principal.grants],
     )
     if place is None and body.building_id is not None:
         raise BadTarget("找不到该楼栋", detail={"loc": "body.building_id"})
@@ -134,30 +138,54 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
         level = Level.COMMUNITY  # not placed in a grid: the community queue
     on_behalf = reporter.id != principal.id
     actor = Actor(principal.id, on_behalf_of=reporter.id if on_behalf else None)
-    fields = dict(place.columns, household_id=place.household_id, reporter_id=reporter.id,
-                  filed_by_id=principal.id if on_behalf else None, description=body.description,
-                  channel=body.channel, lat=body.lat, lng=body.lng, address=body.address,
-                  photo_ids=list(body.photo_ids))
+    fields = dict(
+        place.columns,
+        household_id=place.household_id,
+        reporter_id=reporter.id,
+        filed_by_id=principal.id if on_behalf else None,
+        description=body.description,
+        channel=body.channel,
+        lat=body.lat,
+        lng=body.lng,
+        address=body.address,
+        photo_ids=list(body.photo_ids),
+    )
     async with atomic():
         report = await workflow.submit(fields, category=category, level=level, actor=actor)
-        await media.attach(body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id)
+        await media.attach(
+            body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id
+        )
         if on_behalf:
-            await audit.record("report:file_on_behalf", actor_id=principal.id, on_behalf_of_id=reporter.id,
-                               object_type="report", object_id=report.id, detail={"channel": body.channel.value})
+            await audit.record(
+                "report:file_on_behalf",
+                actor_id=principal.id,
+                on_behalf_of_id=reporter.id,
+                object_type="report",
+                object_id=report.id,
+                detail={"channel": body.channel.value},
+            )
         await notices.created(report, actor_id=principal.id)
     return report
 
 
-async def similar(principal: Principal, *, category: str, lat: float, lng: float, radius_m: float,
-                  limit: int = 10) -> list[SimilarOut]:
+async def similar(
+    principal: Principal, *, category: str, lat: float, lng: float, radius_m: float, limit: int = 10
+) -> list[SimilarOut]:
     """Open reports of the same category near a point in the last month: "我也遇到" instead of a duplicate.
     Only what the public board would show (no description, photos, names or exact places)."""
     if taxonomy().get(category) is None:
         raise UnknownCategory(detail={"loc": "query.category"})
     dlat = radius_m / 111_320.0
     dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
-    rows = await repository.similar_open(category, since=utcnow() - timedelta(days=SIMILAR_DAYS), lat=lat, lng=lng,
-                                         dlat=dlat, dlng=dlng, limit=limit * 3)
+    rows = await repository.similar_open(
+        category,
+        since=utcnow() - timedelta(days=SIMILAR_DAYS),
+        lat=lat,
+        lng=lng,
+        dlat=dlat,
+        dlng=dlng,
+        limit=limit * 3,
+    )
     near = []
     for row in rows:
         if row.lat is None or row.lng is None or row.reporter_id == principal.id:
@@ -168,9 +196,18 @@ async def similar(principal: Principal, *, category: str, lat: float, lng: float
     near.sort(key=lambda pair: (pair[0], -pair[1].id))
     near = near[:limit]
     mine = await repository.supported(principal.id, [r.id for _, r in near])
-    return [SimilarOut(id=r.id, category_name=taxonomy().name_of(r.category), status_label=ReportStatus(r.status).label,
-                       distance_m=int(round(d / 50.0) * 50), support_count=r.support_count, supported=r.id in mine,
-                       created_on=f"{to_local(r.created_at):%Y-%m-%d}") for d, r in near]
+    return [
+        SimilarOut(
+            id=r.id,
+            category_name=taxonomy().name_of(r.category),
+            status_label=ReportStatus(r.status).label,
+            distance_m=int(round(d / 50.0) * 50),
+            support_count=r.support_count,
+            supported=r.id in mine,
+            created_on=f"{to_local(r.created_at):%Y-%m-%d}",
+        )
+        for d, r in near
+    ]
 
 
 async def support(principal: Principal, report: Report) -> Report:
@@ -213,19 +250,25 @@ async def provide_info(principal: Principal, report: Report, body: ProvideInfoIn
     actor = _reporter_side(principal, report, "provide_info", body.version)
     async with atomic():
         await workflow.provide_info(report, actor=actor, note=body.note, photo_ids=list(body.photo_ids))
-        await media.attach(body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id)
+        await media.attach(
+            body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id
+        )
         if report.assignee_id and report.assignee_id != principal.id:
-            await notices.notify_people([report.assignee_id], report, title="居民已补充信息", body=body.note,
-                                        actor_id=principal.id)
+            await notices.notify_people(
+                [report.assignee_id], report, title="居民已补充信息", body=body.note, actor_id=principal.id
+            )
     return report
 
 
 async def resolve(principal: Principal, report: Report, body: ResolveIn) -> Report:
     actor = _handler(principal, report, "resolve", body.version)
     async with atomic():
-        await workflow.resolve(report, actor=actor, note=body.note, public_note=body.public_note,
-                               photo_ids=list(body.photo_ids))
-        await media.attach(body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id)
+        await workflow.resolve(
+            report, actor=actor, note=body.note, public_note=body.public_note, photo_ids=list(body.photo_ids)
+        )
+        await media.attach(
+            body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id
+        )
         await notices.status_changed(report, actor_id=principal.id, note=body.note)
     return report
 
@@ -235,8 +278,9 @@ async def escalate(principal: Principal, report: Report, body: EscalateIn) -> Re
     async with atomic():
         await workflow.escalate(report, actor=actor, reason=body.reason)
         await notices.escalated(report, actor_id=principal.id, reason=body.reason, automatic=False)
-        await notices.status_changed(report, actor_id=principal.id,
-                                     note=f"已转{Level(report.level).label}办理：{body.reason}")
+        await notices.status_changed(
+            report, actor_id=principal.id, note=f"已转{Level(report.level).label}办理：{body.reason}"
+        )
     return report
 
 
@@ -252,8 +296,9 @@ async def reassign(principal: Principal, report: Report, body: ReassignIn) -> Re
     if level is Level(report.level) and getattr(report, f"{level.value}_id") == unit.id:
         raise BadTarget("该上报已由这个单位办理", detail={"loc": "body.unit_id"})
     async with atomic():
-        await workflow.reassign(report, actor=actor, level=level, columns=columns, reason=body.reason,
-                                unit_id=unit.id)
+        await workflow.reassign(
+            report, actor=actor, level=level, columns=columns, reason=body.reason, unit_id=unit.id
+        )
         await notices.escalated(report, actor_id=principal.id, reason=f"改派：{body.reason}", automatic=False)
     return report
 
@@ -266,8 +311,10 @@ def _columns_for(report: Report, unit: object, level: Level) -> dict[str, int | 
     when the report already lies inside the target."""
     depth = PLACE_COLUMNS.index(f"{level.value}_id")
     inside = getattr(report, PLACE_COLUMNS[depth]) == unit.id
-    return {column: getattr(unit, column) if i <= depth else (getattr(report, column) if inside else None)
-            for i, column in enumerate(PLACE_COLUMNS)}
+    return {
+        column: getattr(unit, column) if i <= depth else (getattr(report, column) if inside else None)
+        for i, column in enumerate(PLACE_COLUMNS)
+    }
 
 
 async def merge(principal: Principal, report: Report, body: MergeIn) -> Report:
@@ -281,7 +328,9 @@ async def merge(principal: Principal, report: Report, body: MergeIn) -> Report:
     async with atomic():
         await workflow.merge(report, into=into, actor=actor, note=body.note)
         added = await repository.absorb_supporters(report, into)
-        await workflow.event(into, "merged_in", actor=actor, data={"from_report_id": report.id, "supporters": added})
+        await workflow.event(
+            into, "merged_in", actor=actor, data={"from_report_id": report.id, "supporters": added}
+        )
         await notices.status_changed(report, actor_id=principal.id, note=f"已与上报 #{into.id} 合并办理")
     return report
 
@@ -291,8 +340,13 @@ async def withdraw(principal: Principal, report: Report, body: WithdrawIn) -> Re
     async with atomic():
         await workflow.withdraw(report, actor=actor, reason=body.reason)
         if report.assignee_id:
-            await notices.notify_people([report.assignee_id], report, title="居民撤回了上报",
-                                        body=body.reason or "", actor_id=principal.id)
+            await notices.notify_people(
+                [report.assignee_id],
+                report,
+                title="居民撤回了上报",
+                body=body.reason or "",
+                actor_id=principal.id,
+            )
     return report
 
 
@@ -309,19 +363,39 @@ async def rate(principal: Principal, report: Report, body: RateIn) -> tuple[Repo
         try:
             async with atomic():
                 rating = await ReportRating.create(
-                    report_id=report.id, round=report.round, score=body.score, comment=body.comment,
-                    rated_by_id=principal.id, on_behalf_of_id=actor.on_behalf_of, channel=channel)
+                    report_id=report.id,
+                    round=report.round,
+                    score=body.score,
+                    comment=body.comment,
+                    rated_by_id=principal.id,
+                    on_behalf_of_id=actor.on_behalf_of,
+                    channel=channel,
+                )
         except IntegrityError as exc:
             raise AlreadyRated() from exc
         if action == "close":
-            await workflow.close(report, actor=actor, score=body.score, comment=body.comment, rating_id=rating.id)
+            await workflow.close(
+                report, actor=actor, score=body.score, comment=body.comment, rating_id=rating.id
+            )
         else:
-            await workflow.reopen(report, actor=actor, score=body.score, comment=body.comment, rating_id=rating.id)
-            await notices.escalated(report, actor_id=principal.id, automatic=False,
-                                    reason=f"居民评价{body.score}分，退回重新办理：{body.comment or ''}")
+            await workflow.reopen(
+                report, actor=actor, score=body.score, comment=body.comment, rating_id=rating.id
+            )
+            await notices.escalated(
+                report,
+                actor_id=principal.id,
+                automatic=False,
+                reason=f"居民评价{body.score}分，退回重新办理：{body.comment or ''}",
+            )
         if actor.on_behalf_of is not None:
-            await audit.record("report:rate_by_phone", actor_id=principal.id, on_behalf_of_id=report.reporter_id,
-                               object_type="report", object_id=report.id, detail={"score": body.score})
+            await audit.record(
+                "report:rate_by_phone",
+                actor_id=principal.id,
+                on_behalf_of_id=report.reporter_id,
+                object_type="report",
+                object_id=report.id,
+                detail={"score": body.score},
+            )
             await notices.status_changed(report, actor_id=principal.id)
     return report, rating
 
@@ -336,12 +410,23 @@ async def evaluate(principal: Principal, report: Report, body: EvaluationIn) -> 
         try:
             async with atomic():
                 evaluation = await ReportEvaluation.create(
-                    report_id=report.id, kind=body.kind, score=body.score, comment=body.comment,
-                    subject_user_id=report.assignee_id, evaluator_id=principal.id)
+                    report_id=report.id,
+                    kind=body.kind,
+                    score=body.score,
+                    comment=body.comment,
+                    subject_user_id=report.assignee_id,
+                    evaluator_id=principal.id,
+                )
         except IntegrityError as exc:
             raise AlreadyEvaluated() from exc
-        await workflow.event(report, "evaluation", actor=Actor(principal.id), note=body.comment, public=False,
-                             data={"evaluation_id": evaluation.id, "kind": body.kind.value, "score": body.score})
+        await workflow.event(
+            report,
+            "evaluation",
+            actor=Actor(principal.id),
+            note=body.comment,
+            public=False,
+            data={"evaluation_id": evaluation.id, "kind": body.kind.value, "score": body.score},
+        )
     return evaluation
 
 
@@ -352,7 +437,12 @@ async def on_clock(report_id: int, version: int, clock: str) -> str:
     """A clock's timer fired. It acts only if the report is still where the timer left it (same version and
     clock); a timer that fires after the state moved on does nothing. Returns what happened."""
     report = await repository.get(report_id)
-    if report is None or report.version != version or report.clock is None or Clock(report.clock).value != clock:
+    if (
+        report is None
+        or report.version != version
+        or report.clock is None
+        or Clock(report.clock).value != clock
+    ):
         return "stale"
     previous = await notices.team(report)
     try:
@@ -365,8 +455,13 @@ async def on_clock(report_id: int, version: int, clock: str) -> str:
                 await notices.overdue(report, clock=clock, previous=previous)
                 return "overdue"
             await workflow.auto_escalate(report, clock=Clock(clock))
-            await notices.escalated(report, actor_id=None, automatic=True, previous=previous,
-                                    reason=f"{'受理' if clock == 'accept' else '办结'}超时，已自动上报{Level(report.level).label}")
+            await notices.escalated(
+                report,
+                actor_id=None,
+                automatic=True,
+                previous=previous,
+                reason=f"{'受理' if clock == 'accept' else '办结'}超时，已自动上报{Level(report.level).label}",
+            )
             await notices.overdue(report, clock=clock, previous=previous)
             await notices.status_changed(report, actor_id=None, note=f"已转{Level(report.level).label}办理")
             return "escalated"

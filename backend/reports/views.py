@@ -27,11 +27,20 @@ def is_overdue(report: Report, now: datetime) -> bool:
 def _item_fields(report: Report, names: dict[int, str], now: datetime) -> dict:
     status, level = ReportStatus(report.status), Level(report.level)
     return dict(
-        id=report.id, category=report.category, category_name=taxonomy().name_of(report.category),
-        summary=report.description[:60], status=status, status_label=status.label, level=level,
-        level_label=level.label, grid_name=names.get(report.grid_id or 0),
-        community_name=names.get(report.community_id or 0), due_at=report.due_at,
-        overdue=is_overdue(report, now), support_count=report.support_count, created_at=report.created_at,
+        id=report.id,
+        category=report.category,
+        category_name=taxonomy().name_of(report.category),
+        summary=report.description[:60],
+        status=status,
+        status_label=status.label,
+        level=level,
+        level_label=level.label,
+        grid_name=names.get(report.grid_id or 0),
+        community_name=names.get(report.community_id or 0),
+        due_at=report.due_at,
+        overdue=is_overdue(report, now),
+        support_count=report.support_count,
+        created_at=report.created_at,
     )
 
 
@@ -44,7 +53,9 @@ async def items(reports: list[Report]) -> list[ReportItem]:
 def _person(user: User | None, *, reveal: bool) -> PersonOut | None:
     if user is None:
         return None
-    return PersonOut(id=user.id, name=user.name, phone=user.phone if reveal else privacy.mask_phone(user.phone))
+    return PersonOut(
+        id=user.id, name=user.name, phone=user.phone if reveal else privacy.mask_phone(user.phone)
+    )
 
 
 async def photos(settings: Settings, ids: list[int]) -> list[PhotoOut]:
@@ -52,18 +63,31 @@ async def photos(settings: Settings, ids: list[int]) -> list[PhotoOut]:
     return [PhotoOut(id=i, url=urls[i]) for i in ids if i in urls]
 
 
-async def detail(principal: Principal, report: Report, settings: Settings, *, staff: bool,
-                 reveal: bool = False) -> ReportOut:
+async def detail(
+    principal: Principal, report: Report, settings: Settings, *, staff: bool, reveal: bool = False
+) -> ReportOut:
     names = await repository.unit_names([report.grid_id, report.community_id])
     base = _item_fields(report, names, utcnow())
     out = ReportOut(
-        **base, version=report.version, description=report.description,
-        category_top_name=taxonomy().top_name_of(report.category_top), channel=report.channel,
-        lat=report.lat, lng=report.lng, address=report.address, building_id=report.building_id,
-        photos=await photos(settings, list(report.photo_ids or [])), responded_at=report.responded_at,
-        resolved_at=report.resolved_at, closed_at=report.closed_at, resolution_note=report.resolution_note,
-        public_note=report.public_note, rating=report.rating, merged_into_id=report.merged_into_id,
-        mine=access.is_reporter(principal, report), can_handle=access.can_handle(principal, report),
+        **base,
+        version=report.version,
+        description=report.description,
+        category_top_name=taxonomy().top_name_of(report.category_top),
+        channel=report.channel,
+        lat=report.lat,
+        lng=report.lng,
+        address=report.address,
+        building_id=report.building_id,
+        photos=await photos(settings, list(report.photo_ids or [])),
+        responded_at=report.responded_at,
+        resolved_at=report.resolved_at,
+        closed_at=report.closed_at,
+        resolution_note=report.resolution_note,
+        public_note=report.public_note,
+        rating=report.rating,
+        merged_into_id=report.merged_into_id,
+        mine=access.is_reporter(principal, report),
+        can_handle=access.can_handle(principal, report),
     )
     if staff:
         if reveal:
@@ -80,8 +104,9 @@ async def detail(principal: Principal, report: Report, settings: Settings, *, st
     return out
 
 
-def _actor_label(row: ReportEvent, report: Report, people: dict[int, User], departments: dict[int, str],
-                 *, staff: bool) -> str:
+def _actor_label(
+    row: ReportEvent, report: Report, people: dict[int, User], departments: dict[int, str], *, staff: bool
+) -> str:
     department = (row.data or {}).get("department_id")
     if department is not None:
         return departments.get(department, "职能部门")
@@ -98,16 +123,23 @@ async def timeline(report: Report, settings: Settings, *, staff: bool) -> list[T
     rows = await repository.events(report.id, public_only=not staff)
     people = await repository.people([r.actor_id for r in rows])
     departments = await repository.department_names(
-        d for r in rows if (d := (r.data or {}).get("department_id")) is not None)
+        d for r in rows if (d := (r.data or {}).get("department_id")) is not None
+    )
     photo_ids = [i for r in rows for i in (r.data or {}).get("photo_ids", [])]
     urls = await media.urls(settings, photo_ids) if photo_ids else {}
     out = []
     for row in rows:
         event = TimelineEvent(
-            id=row.id, action=row.action, action_label=workflow.label(row.action),
-            from_status=row.from_status, to_status=row.to_status, from_level=row.from_level,
-            to_level=row.to_level, note=row.note,
-            actor_label=_actor_label(row, report, people, departments, staff=staff), created_at=row.created_at,
+            id=row.id,
+            action=row.action,
+            action_label=workflow.label(row.action),
+            from_status=row.from_status,
+            to_status=row.to_status,
+            from_level=row.from_level,
+            to_level=row.to_level,
+            note=row.note,
+            actor_label=_actor_label(row, report, people, departments, staff=staff),
+            created_at=row.created_at,
             photos=[PhotoOut(id=i, url=urls[i]) for i in (row.data or {}).get("photo_ids", []) if i in urls],
         )
         if staff:

@@ -42,18 +42,43 @@ async def blow(principal: Principal, report: Report, body: WhistleIn) -> Whistle
     ack_due = min(now + taxonomy().whistle_ack, deadline)
     actor = workflow.Actor(principal.id)
     async with atomic():
-        whistle = await Whistle.create(report_id=report.id, blown_by_id=principal.id, note=body.note,
-                                       deadline=deadline)
-        targets = [await WhistleTarget.create(whistle_id=whistle.id, report_id=report.id, department_id=d,
-                                              ack_due_at=ack_due, deadline=deadline) for d in body.department_ids]
+        whistle = await Whistle.create(
+            report_id=report.id, blown_by_id=principal.id, note=body.note, deadline=deadline
+        )
+        targets = [
+            await WhistleTarget.create(
+                whistle_id=whistle.id,
+                report_id=report.id,
+                department_id=d,
+                ack_due_at=ack_due,
+                deadline=deadline,
+            )
+            for d in body.department_ids
+        ]
         for target in targets:
-            await outbox.enqueue(CLOCK_EVENT, {"target_id": target.id, "clock": "ack"}, run_at=ack_due,
-                                 dedupe_key=f"{CLOCK_EVENT}:{target.id}:ack")
-            await outbox.enqueue(CLOCK_EVENT, {"target_id": target.id, "clock": "deadline"}, run_at=deadline,
-                                 dedupe_key=f"{CLOCK_EVENT}:{target.id}:deadline")
-        await workflow.event(report, "whistle", actor=actor, note=body.note,
-                             data={"whistle_id": whistle.id, "department_ids": body.department_ids,
-                                   "deadline": deadline.isoformat()})
+            await outbox.enqueue(
+                CLOCK_EVENT,
+                {"target_id": target.id, "clock": "ack"},
+                run_at=ack_due,
+                dedupe_key=f"{CLOCK_EVENT}:{target.id}:ack",
+            )
+            await outbox.enqueue(
+                CLOCK_EVENT,
+                {"target_id": target.id, "clock": "deadline"},
+                run_at=deadline,
+                dedupe_key=f"{CLOCK_EVENT}:{target.id}:deadline",
+            )
+        await workflow.event(
+            report,
+            "whistle",
+            actor=actor,
+            note=body.note,
+            data={
+                "whistle_id": whistle.id,
+                "department_ids": body.department_ids,
+                "deadline": deadline.isoformat(),
+            },
+        )
         await notices.whistled(report, targets, actor_id=principal.id, note=body.note)
     return whistle
 
@@ -70,12 +95,17 @@ async def acknowledge(principal: Principal, target: WhistleTarget) -> WhistleTar
     now = utcnow()
     async with atomic():
         won = await WhistleTarget.filter(id=target.id, status=WhistleStatus.SUMMONED).update(
-            status=WhistleStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by_id=principal.id)
+            status=WhistleStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by_id=principal.id
+        )
         if not won:
             raise InvalidTransition("该部门已经报到过了", detail={"status": target.status})
         report = await Report.get(id=target.report_id)
-        await workflow.event(report, "whistle_ack", actor=actor, data={"department_id": target.department_id,
-                                                                        "target_id": target.id})
+        await workflow.event(
+            report,
+            "whistle_ack",
+            actor=actor,
+            data={"department_id": target.department_id, "target_id": target.id},
+        )
     await target.refresh_from_db()
     return target
 
@@ -88,7 +118,9 @@ async def progress(principal: Principal, target: WhistleTarget, body: ProgressIn
     now = utcnow()
     changes: dict = {"last_progress_at": now}
     if WhistleStatus(target.status) is WhistleStatus.SUMMONED:
-        changes.update(acknowledged_at=now, acknowledged_by_id=principal.id, status=WhistleStatus.ACKNOWLEDGED)
+        changes.update(
+            acknowledged_at=now, acknowledged_by_id=principal.id, status=WhistleStatus.ACKNOWLEDGED
+        )
     if body.done:
         changes.update(status=WhistleStatus.DONE, done_at=now)
     async with atomic():
@@ -96,10 +128,21 @@ async def progress(principal: Principal, target: WhistleTarget, body: ProgressIn
         if not won:
             raise InvalidTransition("该吹哨任务刚被更新，请刷新后再试")
         report = await Report.get(id=target.report_id)
-        await media.attach(body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id)
-        await workflow.event(report, "whistle_progress", actor=actor, note=body.note,
-                             data={"department_id": target.department_id, "target_id": target.id,
-                                   "done": body.done, "photo_ids": list(body.photo_ids)})
+        await media.attach(
+            body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id
+        )
+        await workflow.event(
+            report,
+            "whistle_progress",
+            actor=actor,
+            note=body.note,
+            data={
+                "department_id": target.department_id,
+                "target_id": target.id,
+                "done": body.done,
+                "photo_ids": list(body.photo_ids),
+            },
+        )
     await target.refresh_from_db()
     return target
 
@@ -113,15 +156,21 @@ async def on_clock(target_id: int, clock: str) -> str:
         query = WhistleTarget.filter(id=target.id, status=WhistleStatus.SUMMONED, late_ack=False)
         change = {"late_ack": True}
     else:
-        query = WhistleTarget.filter(id=target.id, late=False,
-                                     status__in=[WhistleStatus.SUMMONED, WhistleStatus.ACKNOWLEDGED])
+        query = WhistleTarget.filter(
+            id=target.id, late=False, status__in=[WhistleStatus.SUMMONED, WhistleStatus.ACKNOWLEDGED]
+        )
         change = {"late": True}
     async with atomic():
         if not await query.update(**change):
             return "stale"
         report = await Report.get(id=target.report_id)
-        await workflow.event(report, "whistle_late", actor=workflow.SYSTEM, public=False,
-                             data={"department_id": target.department_id, "target_id": target.id, "clock": clock})
+        await workflow.event(
+            report,
+            "whistle_late",
+            actor=workflow.SYSTEM,
+            public=False,
+            data={"department_id": target.department_id, "target_id": target.id, "clock": clock},
+        )
         await notices.whistle_late(report, target, clock=clock, blown_by_id=target.whistle.blown_by_id)
     return "late"
 
@@ -131,17 +180,38 @@ async def on_clock(target_id: int, clock: str) -> str:
 
 async def target_out(targets: list[WhistleTarget]) -> list[WhistleTargetOut]:
     names = await repository.department_names(t.department_id for t in targets)
-    return [WhistleTargetOut(
-        id=t.id, report_id=t.report_id, department_id=t.department_id,
-        department_name=names.get(t.department_id, ""), status=t.status, status_label=WhistleStatus(t.status).label,
-        ack_due_at=t.ack_due_at, deadline=t.deadline, acknowledged_at=t.acknowledged_at, done_at=t.done_at,
-        late_ack=t.late_ack, late=t.late, last_progress_at=t.last_progress_at) for t in targets]
+    return [
+        WhistleTargetOut(
+            id=t.id,
+            report_id=t.report_id,
+            department_id=t.department_id,
+            department_name=names.get(t.department_id, ""),
+            status=t.status,
+            status_label=WhistleStatus(t.status).label,
+            ack_due_at=t.ack_due_at,
+            deadline=t.deadline,
+            acknowledged_at=t.acknowledged_at,
+            done_at=t.done_at,
+            late_ack=t.late_ack,
+            late=t.late,
+            last_progress_at=t.last_progress_at,
+        )
+        for t in targets
+    ]
 
 
 async def whistles_out(report: Report) -> list[WhistleOut]:
     out = []
     for whistle in await repository.whistles_of(report.id):
         targets = sorted(whistle.targets, key=lambda t: t.id)
-        out.append(WhistleOut(id=whistle.id, report_id=report.id, note=whistle.note, deadline=whistle.deadline,
-                              created_at=whistle.created_at, targets=await target_out(targets)))
+        out.append(
+            WhistleOut(
+                id=whistle.id,
+                report_id=report.id,
+                note=whistle.note,
+                deadline=whistle.deadline,
+                created_at=whistle.created_at,
+                targets=await target_out(targets),
+            )
+        )
     return out

@@ -34,8 +34,9 @@ async def client(msettings, bus) -> AsyncIterator[httpx.AsyncClient]:  # type: i
     app = create_app(msettings, with_lifespan=False)
     app.state.bus = bus
     app.state.http = httpx.AsyncClient()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+    ) as client:
         yield client
     await app.state.http.aclose()
 

@@ -19,8 +19,9 @@ from tests.media.conftest import files_under, phone_photo, png_with_alpha
 
 
 async def _upload(world, who: str, data: bytes, *, name: str = "photo.jpg", content_type: str = "image/jpeg"):  # type: ignore[no-untyped-def]
-    return await world.client.post("/api/v1/media", headers=world.headers[who],
-                                   files={"file": (name, data, content_type)})
+    return await world.client.post(
+        "/api/v1/media", headers=world.headers[who], files={"file": (name, data, content_type)}
+    )
 
 
 class TestUpload:
@@ -41,13 +42,16 @@ class TestUpload:
         resp = await _upload(world, "resident", png_with_alpha(), name="a.png", content_type="image/png")
         assert resp.status_code == 201 and resp.json()["content_type"] == "image/jpeg"
 
-    @pytest.mark.parametrize(("data", "content_type", "status", "error"), [
-        (b"hello, not an image", "text/plain", 415, "NotAnImage"),
-        (b"hello, not an image", "image/jpeg", 415, "NotAnImage"),
-        (b"GIF89a" + b"\x00" * 64, "image/gif", 415, "NotAnImage"),
-        (phone_photo()[:200], "image/jpeg", 415, "BrokenImage"),
-        (b"", "image/jpeg", 415, "BrokenImage"),
-    ])
+    @pytest.mark.parametrize(
+        ("data", "content_type", "status", "error"),
+        [
+            (b"hello, not an image", "text/plain", 415, "NotAnImage"),
+            (b"hello, not an image", "image/jpeg", 415, "NotAnImage"),
+            (b"GIF89a" + b"\x00" * 64, "image/gif", 415, "NotAnImage"),
+            (phone_photo()[:200], "image/jpeg", 415, "BrokenImage"),
+            (b"", "image/jpeg", 415, "BrokenImage"),
+        ],
+    )
     async def test_wrong_or_broken_files_are_refused_and_nothing_is_stored(
         self, world, media_dir, data, content_type, status, error
     ):
@@ -69,17 +73,26 @@ class TestUpload:
         assert files_under(media_dir) == []
 
     async def test_not_multipart_or_no_file_field(self, world):
-        plain = await world.client.post("/api/v1/media", headers=world.headers["resident"], json={"file": "x"})
+        plain = await world.client.post(
+            "/api/v1/media", headers=world.headers["resident"], json={"file": "x"}
+        )
         assert plain.status_code == 400 and plain.json()["error"] == "BadUpload"
-        other = await world.client.post("/api/v1/media", headers=world.headers["resident"],
-                                         files={"photo": ("a.jpg", phone_photo(), "image/jpeg")})
+        other = await world.client.post(
+            "/api/v1/media",
+            headers=world.headers["resident"],
+            files={"photo": ("a.jpg", phone_photo(), "image/jpeg")},
+        )
         assert other.status_code == 400
-        anonymous = await world.client.post("/api/v1/media", files={"file": ("a.jpg", phone_photo(), "image/jpeg")})
+        anonymous = await world.client.post(
+            "/api/v1/media", files={"file": ("a.jpg", phone_photo(), "image/jpeg")}
+        )
         assert anonymous.status_code == 401
 
 
 class TestServing:
-    async def test_the_signed_url_serves_the_file_without_a_login_and_only_while_valid(self, world, msettings):
+    async def test_the_signed_url_serves_the_file_without_a_login_and_only_while_valid(
+        self, world, msettings
+    ):
         body = (await _upload(world, "resident", phone_photo())).json()
         resp = await world.client.get(body["url"])
         assert resp.status_code == 200 and resp.headers["content-type"] == "image/jpeg"
@@ -88,8 +101,10 @@ class TestServing:
         path = urlsplit(body["url"]).path
         tampered = await world.client.get(path, params={"exp": parts["exp"][0], "sig": "A" * 24})
         assert tampered.status_code == 404
-        other_id = await world.client.get(path.replace(str(body["id"]), str(body["id"] + 1)),
-                                          params={"exp": parts["exp"][0], "sig": parts["sig"][0]})
+        other_id = await world.client.get(
+            path.replace(str(body["id"]), str(body["id"] + 1)),
+            params={"exp": parts["exp"][0], "sig": parts["sig"][0]},
+        )
         assert other_id.status_code == 404
         row = await MediaFile.get(id=body["id"])
         expired = media.signed_url(msettings, row, now=time.time() - 3600)

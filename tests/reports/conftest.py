@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.core.timeutil import utcnow
 from backend.models.org import Department, OrgUnit
 from backend.models.outbox import OutboxEvent, OutboxStatus
 from backend.models.reports import Report
 from backend.models.user import Role, User
-from backend.core.timeutil import utcnow
 from backend.outbox.worker import Worker
 from backend.reports import repository, routing
 from tests.builders import Tree, auth_headers, make_department, make_org_tree, make_user
@@ -56,13 +56,22 @@ class World:
 
     async def report(self, by: str = "resident", *, expect: int = 201, **body: Any) -> dict:
         """File a report as ``by`` (a sanitation matter in grid c0g0 unless told otherwise)."""
-        payload = {"category": "sanitation.garbage", "description": "垃圾三天没人清运了", **point_in(0), **body}
+        payload = {
+            "category": "sanitation.garbage",
+            "description": "垃圾三天没人清运了",
+            **point_in(0),
+            **body,
+        }
         resp = await self.client.post("/api/v1/reports", json=payload, headers=self.headers[by])
         assert resp.status_code == expect, resp.text
         return resp.json()
 
-    async def act(self, who: str, report_id: int, action: str, *, expect: int | None = 200, **body: Any) -> httpx.Response:
-        resp = await self.client.post(f"/api/v1/reports/{report_id}/{action}", json=body, headers=self.headers[who])
+    async def act(
+        self, who: str, report_id: int, action: str, *, expect: int | None = 200, **body: Any
+    ) -> httpx.Response:
+        resp = await self.client.post(
+            f"/api/v1/reports/{report_id}/{action}", json=body, headers=self.headers[who]
+        )
         if expect is not None:
             assert resp.status_code == expect, (who, action, resp.text)
         return resp
@@ -87,7 +96,10 @@ async def world(settings, client) -> World:  # type: ignore[no-untyped-def]
             await grid.save(update_fields=["boundary"])
             index += 1
     c1, c2 = tree.community(0), tree.community(1)
-    departments = [await make_department(tree.street, "城管执法队"), await make_department(tree.street, "供热公司")]
+    departments = [
+        await make_department(tree.street, "城管执法队"),
+        await make_department(tree.street, "供热公司"),
+    ]
     # Own phone numbers (unique within the test, as tables are emptied between tests) rather than the shared
     # builder counter, which this many users per test would run past its four digits.
     phones = (f"1385{i:07d}" for i in itertools.count())
@@ -118,7 +130,9 @@ async def world(settings, client) -> World:  # type: ignore[no-untyped-def]
     return w
 
 
-async def fire_clocks(settings, bus, *, kinds: tuple[str, ...] = ("reports.clock", "reports.whistle_clock")) -> int:  # type: ignore[no-untyped-def]
+async def fire_clocks(
+    settings, bus, *, kinds: tuple[str, ...] = ("reports.clock", "reports.whistle_clock")
+) -> int:  # type: ignore[no-untyped-def]
     """Move every pending report / whistle timer to now and run the outbox worker until nothing is due (other
     due events, such as notification pushes, run too). Returns how many timers were moved."""
     pending = OutboxEvent.filter(status=OutboxStatus.PENDING, kind__in=list(kinds))

@@ -54,44 +54,64 @@ class TestSubmission:
         await _nothing_stored()
 
     async def test_a_building_that_is_not_one(self, world):
-        resp = await world.client.post("/api/v1/reports", headers=world.headers["resident"], json={
-            "category": "sanitation.garbage", "description": "x", "building_id": world.grid(0, 0).id})
+        resp = await world.client.post(
+            "/api/v1/reports",
+            headers=world.headers["resident"],
+            json={"category": "sanitation.garbage", "description": "x", "building_id": world.grid(0, 0).id},
+        )
         assert _shape(resp)["error"] == "BadTarget"
         await _nothing_stored()
 
     async def test_someone_elses_photo_rolls_the_whole_report_back(self, world):
         from backend.models.media import MediaFile
 
-        photo = await MediaFile.create(key="k1", path="x.jpg", uploader_id=world["neighbour"].id,
-                                       content_type="image/jpeg", size=1, width=1, height=1, sha256="0" * 64)
-        resp = await world.client.post("/api/v1/reports", headers=world.headers["resident"], json={
-            "category": "sanitation.garbage", "description": "x", "photo_ids": [photo.id]})
+        photo = await MediaFile.create(
+            key="k1",
+            path="x.jpg",
+            uploader_id=world["neighbour"].id,
+            content_type="image/jpeg",
+            size=1,
+            width=1,
+            height=1,
+            sha256="0" * 64,
+        )
+        resp = await world.client.post(
+            "/api/v1/reports",
+            headers=world.headers["resident"],
+            json={"category": "sanitation.garbage", "description": "x", "photo_ids": [photo.id]},
+        )
         assert _shape(resp)["error"] == "MediaNotUsable"
         await _nothing_stored()
 
     async def test_not_json_at_all(self, world):
-        resp = await world.client.post("/api/v1/reports", headers={**world.headers["resident"],
-                                                                   "Content-Type": "application/json"}, content=b"{")
+        resp = await world.client.post(
+            "/api/v1/reports",
+            headers={**world.headers["resident"], "Content-Type": "application/json"},
+            content=b"{",
+        )
         _shape(resp)
         await _nothing_stored()
 
 
 class TestOtherBodies:
-    @pytest.mark.parametrize(("action", "body"), [
-        ("resolve", {"note": "x" * 1001}),
-        ("resolve", {"note": "ok", "public_note": "x" * 101}),
-        ("request-info", {"question": ""}),
-        ("escalate", {}),
-        ("rate", {"score": 6}),
-        ("rate", {"score": 0}),
-        ("reassign", {"unit_id": "grid", "reason": "x"}),
-        ("accept", {"version": 0}),
-        ("whistles", {"department_ids": [], "note": "x", "deadline_hours": 4}),
-        ("whistles", {"department_ids": [1], "note": "x", "deadline_hours": 0}),
-        ("deliberations", {"kind": "party", "topic": "x"}),
-        ("deliberations", {"kind": "two_committees", "topic": "x", "vote_options": ["同意"]}),
-        ("evaluations", {"kind": "special", "score": 101}),
-    ])
+    @pytest.mark.parametrize(
+        ("action", "body"),
+        [
+            ("resolve", {"note": "x" * 1001}),
+            ("resolve", {"note": "ok", "public_note": "x" * 101}),
+            ("request-info", {"question": ""}),
+            ("escalate", {}),
+            ("rate", {"score": 6}),
+            ("rate", {"score": 0}),
+            ("reassign", {"unit_id": "grid", "reason": "x"}),
+            ("accept", {"version": 0}),
+            ("whistles", {"department_ids": [], "note": "x", "deadline_hours": 4}),
+            ("whistles", {"department_ids": [1], "note": "x", "deadline_hours": 0}),
+            ("deliberations", {"kind": "party", "topic": "x"}),
+            ("deliberations", {"kind": "two_committees", "topic": "x", "vote_options": ["同意"]}),
+            ("evaluations", {"kind": "special", "score": 101}),
+        ],
+    )
     async def test_refused_with_nothing_changed(self, world, action, body):
         rid = (await world.report("resident"))["id"]
         before = (await Report.get(id=rid)).version, await ReportEvent.all().count()
@@ -100,13 +120,18 @@ class TestOtherBodies:
         _shape(resp)
         assert ((await Report.get(id=rid)).version, await ReportEvent.all().count()) == before
 
-    @pytest.mark.parametrize("params", [
-        {"category": "sanitation.garbage", "lat": 100, "lng": 103.7},
-        {"category": "sanitation.garbage", "lat": 36, "lng": 103.7, "radius_m": 50_000},
-        {"category": "sanitation.nothing", "lat": 36, "lng": 103.7},
-        {"lat": 36, "lng": 103.7},
-    ])
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"category": "sanitation.garbage", "lat": 100, "lng": 103.7},
+            {"category": "sanitation.garbage", "lat": 36, "lng": 103.7, "radius_m": 50_000},
+            {"category": "sanitation.nothing", "lat": 36, "lng": 103.7},
+            {"lat": 36, "lng": 103.7},
+        ],
+    )
     async def test_similar_with_bad_parameters(self, world, params):
-        resp = await world.client.get("/api/v1/reports/similar", params=params, headers=world.headers["resident"])
+        resp = await world.client.get(
+            "/api/v1/reports/similar", params=params, headers=world.headers["resident"]
+        )
         assert resp.status_code == 422
         _shape(resp)

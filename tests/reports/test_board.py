@@ -27,12 +27,20 @@ async def _known_month(world) -> dict[str, int]:  # type: ignore[no-untyped-def]
     d = (await world.report("resident", description="D"))["id"]
     e = (await world.report("resident_b", description="E", **point_in(1)))["id"]
     await world.act("grid_worker", a, "accept")
-    resp = await world.client.post(f"/api/v1/reports/{a}/whistles", headers=world.headers["community_staff"],
-                                   json={"department_ids": [world.departments[0].id], "note": "协调", "deadline_hours": 24})
+    resp = await world.client.post(
+        f"/api/v1/reports/{a}/whistles",
+        headers=world.headers["community_staff"],
+        json={"department_ids": [world.departments[0].id], "note": "协调", "deadline_hours": 24},
+    )
     target = resp.json()["targets"][0]["id"]
-    await world.client.post(f"/api/v1/reports/whistle-targets/{target}/progress", headers=world.headers["department"],
-                            json={"note": "已处理", "done": True})
-    await world.act("grid_worker", a, "resolve", note="已清运", public_note="已清运，联系电话13912345678，3号楼")
+    await world.client.post(
+        f"/api/v1/reports/whistle-targets/{target}/progress",
+        headers=world.headers["department"],
+        json={"note": "已处理", "done": True},
+    )
+    await world.act(
+        "grid_worker", a, "resolve", note="已清运", public_note="已清运，联系电话13912345678，3号楼"
+    )
     await world.act("resident", a, "rate", score=5)
     await Report.filter(id=b).update(response_due_at=utcnow() - timedelta(hours=1), was_overdue=True)
     await world.act("grid_worker", c, "accept")
@@ -50,20 +58,34 @@ class TestRates:
         assert resp.status_code == 200, resp.text
         out = resp.json()
         t = out["totals"]
-        assert (t["total"], t["response_due"], t["responded_on_time"], t["resolved"], t["rated"], t["satisfied"],
-                t["overdue"]) == (4, 3, 2, 1, 2, 1, 1)
+        assert (
+            t["total"],
+            t["response_due"],
+            t["responded_on_time"],
+            t["resolved"],
+            t["rated"],
+            t["satisfied"],
+            t["overdue"],
+        ) == (4, 3, 2, 1, 2, 1, 1)
         assert (t["response_rate"], t["resolution_rate"], t["satisfaction_rate"]) == (66.7, 25.0, 50.0)
         grids = {g["name"]: g for g in out["grids"]}
         assert grids[world.grid(0, 0).name]["total"] == 3 and grids[world.grid(0, 1).name]["total"] == 1
         assert grids[world.grid(0, 1).name]["response_rate"] is None  # nothing due yet
         [department] = out["departments"]
-        assert (department["name"], department["total"], department["responded_on_time"], department["resolved"],
-                department["satisfaction_rate"]) == ("城管执法队", 1, 1, 1, 100.0)
+        assert (
+            department["name"],
+            department["total"],
+            department["responded_on_time"],
+            department["resolved"],
+            department["satisfaction_rate"],
+        ) == ("城管执法队", 1, 1, 1, 100.0)
         assert out["frozen"] is False and out["categories"][0]["name"] == "环境卫生"
 
     async def test_lines_are_anonymous(self, world):
         ids = await _known_month(world)
-        rows = (await world.client.get(f"/api/v1/reports/board/{world.tree.community(0).id}/rows")).json()["items"]
+        rows = (await world.client.get(f"/api/v1/reports/board/{world.tree.community(0).id}/rows")).json()[
+            "items"
+        ]
         assert {r["report_id"] for r in rows} == set(ids.values())
         text = str(rows)
         for person in ("resident", "resident_b", "grid_worker"):
@@ -76,7 +98,9 @@ class TestRates:
     async def test_an_unknown_or_non_community_unit_has_no_board(self, world):
         assert (await world.client.get(f"/api/v1/reports/board/{world.grid(0, 0).id}")).status_code == 404
         assert (await world.client.get("/api/v1/reports/board/999999")).status_code == 404
-        bad_month = await world.client.get(f"/api/v1/reports/board/{world.tree.community(0).id}?month=2026-13")
+        bad_month = await world.client.get(
+            f"/api/v1/reports/board/{world.tree.community(0).id}?month=2026-13"
+        )
         assert bad_month.status_code == 422
 
 
@@ -102,7 +126,9 @@ class TestPublication:
         assert frozen["frozen"] is True and frozen["totals"]["satisfied"] == 1
         assert (await board.summary(community, month)).totals.satisfied == 2  # the live numbers did move
         assert await board.publish_month(month) == 0  # a second run publishes nothing
-        rows = (await world.client.get(f"/api/v1/reports/board/{community.id}/rows?month={month}&limit=2")).json()
+        rows = (
+            await world.client.get(f"/api/v1/reports/board/{community.id}/rows?month={month}&limit=2")
+        ).json()
         assert len(rows["items"]) == 2 and rows["next_cursor"]
 
 

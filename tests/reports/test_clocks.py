@@ -27,7 +27,12 @@ class TestEscalation:
         rid = (await world.report("resident"))["id"]
         await fire_clocks(settings, bus, kinds=("reports.clock",))
         row = await Report.get(id=rid)
-        assert (row.level, row.status, row.was_overdue, row.version) == (Level.COMMUNITY, "submitted", True, 2)
+        assert (row.level, row.status, row.was_overdue, row.version) == (
+            Level.COMMUNITY,
+            "submitted",
+            True,
+            2,
+        )
         assert await _count(rid, "auto_escalate") == 1
         escalated = set(await InboxItem.filter(kind="report.escalated").values_list("user_id", flat=True))
         assert escalated == {world["community_staff"].id, world["grid_worker"].id, world["grid_leader"].id}
@@ -60,7 +65,9 @@ class TestEscalation:
         assert await service.on_clock(rid, 2, "resolve") == "escalated"
         row = await Report.get(id=rid)
         assert (row.level, row.status, row.assignee_id) == (Level.COMMUNITY, ReportStatus.SUBMITTED, None)
-        assert (await ReportEvent.filter(report_id=rid, action="auto_escalate").first()).data == {"clock": "resolve"}
+        assert (await ReportEvent.filter(report_id=rid, action="auto_escalate").first()).data == {
+            "clock": "resolve"
+        }
 
     async def test_a_timer_delivered_twice_at_once_escalates_once(self, world, settings, bus):
         rid = (await world.report("resident"))["id"]
@@ -87,4 +94,6 @@ class TestAutoClose:
         row = await Report.get(id=rid)
         assert (row.status, row.rating) == (ReportStatus.CLOSED, None)
         assert await _count(rid, "auto_close") == 1
-        assert (await world.act("resident", rid, "rate", score=5, expect=409)).json()["error"] == "InvalidTransition"
+        assert (await world.act("resident", rid, "rate", score=5, expect=409)).json()[
+            "error"
+        ] == "InvalidTransition"

@@ -10,9 +10,15 @@ from tests.reports.conftest import fire_clocks
 
 
 async def _whistle(world, rid: int, *departments: int, who: str = "community_staff", expect: int = 201):  # type: ignore[no-untyped-def]
-    resp = await world.client.post(f"/api/v1/reports/{rid}/whistles", headers=world.headers[who], json={
-        "department_ids": list(departments) or [world.departments[0].id], "note": "请城管协调清运",
-        "deadline_hours": 48})
+    resp = await world.client.post(
+        f"/api/v1/reports/{rid}/whistles",
+        headers=world.headers[who],
+        json={
+            "department_ids": list(departments) or [world.departments[0].id],
+            "note": "请城管协调清运",
+            "deadline_hours": 48,
+        },
+    )
     assert resp.status_code == expect, resp.text
     return resp.json()
 
@@ -31,14 +37,19 @@ class TestWhistle:
         detail = (await world.get("department", f"/api/v1/reports/{rid}")).json()
         assert detail["description"] and "****" in detail["reporter"]["phone"]
 
-        ack = await world.client.post(f"/api/v1/reports/whistle-targets/{target}/acknowledge",
-                                      headers=world.headers["department"])
+        ack = await world.client.post(
+            f"/api/v1/reports/whistle-targets/{target}/acknowledge", headers=world.headers["department"]
+        )
         assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
-        again = await world.client.post(f"/api/v1/reports/whistle-targets/{target}/acknowledge",
-                                        headers=world.headers["department"])
+        again = await world.client.post(
+            f"/api/v1/reports/whistle-targets/{target}/acknowledge", headers=world.headers["department"]
+        )
         assert again.status_code == 409
-        done = await world.client.post(f"/api/v1/reports/whistle-targets/{target}/progress",
-                                       headers=world.headers["department"], json={"note": "已清运完毕", "done": True})
+        done = await world.client.post(
+            f"/api/v1/reports/whistle-targets/{target}/progress",
+            headers=world.headers["department"],
+            json={"note": "已清运完毕", "done": True},
+        )
         assert done.json()["status"] == "done"
         actions = [e.action for e in await ReportEvent.filter(report_id=rid).order_by("id")]
         assert actions == ["submit", "whistle", "whistle_ack", "whistle_progress"]
@@ -50,11 +61,13 @@ class TestWhistle:
         await _whistle(world, rid, who="grid_worker", expect=403)
         whistle = await _whistle(world, rid)
         target = whistle["targets"][0]["id"]
-        other = await world.client.post(f"/api/v1/reports/whistle-targets/{target}/acknowledge",
-                                        headers=world.headers["department_b"])
+        other = await world.client.post(
+            f"/api/v1/reports/whistle-targets/{target}/acknowledge", headers=world.headers["department_b"]
+        )
         assert other.status_code == 404  # another department does not even see it
-        assert (await world.get("department_b", f"/api/v1/reports/{rid}", expect=404)).json()["error"] == \
-            "ReportNotFound"
+        assert (await world.get("department_b", f"/api/v1/reports/{rid}", expect=404)).json()[
+            "error"
+        ] == "ReportNotFound"
 
     async def test_departments_of_another_street_cannot_be_summoned(self, world):
         from backend.models.org import OrgLevel
@@ -64,22 +77,34 @@ class TestWhistle:
         rid = (await world.report("resident"))["id"]
         assert (await _whistle(world, rid, elsewhere.id, expect=422))["error"] == "BadTarget"
 
-    async def test_late_departments_are_marked_once_and_told_with_the_whistle_blower(self, world, settings, bus):
+    async def test_late_departments_are_marked_once_and_told_with_the_whistle_blower(
+        self, world, settings, bus
+    ):
         rid = (await world.report("resident"))["id"]
         await _whistle(world, rid, *(d.id for d in world.departments))
         first = await WhistleTarget.filter(department_id=world.departments[0].id).first()
-        await world.client.post(f"/api/v1/reports/whistle-targets/{first.id}/acknowledge",
-                                headers=world.headers["department"])
+        await world.client.post(
+            f"/api/v1/reports/whistle-targets/{first.id}/acknowledge", headers=world.headers["department"]
+        )
         await fire_clocks(settings, bus, kinds=("reports.whistle_clock",))
         await fire_clocks(settings, bus, kinds=("reports.whistle_clock",))  # nothing left to mark
         targets = {t.department_id: t for t in await WhistleTarget.all()}
-        assert (targets[world.departments[0].id].late_ack, targets[world.departments[0].id].late) == (False, True)
-        assert (targets[world.departments[1].id].late_ack, targets[world.departments[1].id].late) == (True, True)
+        assert (targets[world.departments[0].id].late_ack, targets[world.departments[0].id].late) == (
+            False,
+            True,
+        )
+        assert (targets[world.departments[1].id].late_ack, targets[world.departments[1].id].late) == (
+            True,
+            True,
+        )
         assert await ReportEvent.filter(report_id=rid, action="whistle_late").count() == 3
         told = set(await InboxItem.filter(kind="report.whistle_late").values_list("user_id", flat=True))
         assert told == {world["department"].id, world["department_b"].id, world["community_staff"].id}
         listed = (await world.get("community_staff", f"/api/v1/reports/{rid}/whistles")).json()
-        assert sorted((t["late_ack"], t["late"]) for t in listed[0]["targets"]) == [(False, True), (True, True)]
+        assert sorted((t["late_ack"], t["late"]) for t in listed[0]["targets"]) == [
+            (False, True),
+            (True, True),
+        ]
 
     async def test_no_whistle_on_a_closed_report(self, world):
         rid = (await world.report("resident"))["id"]
@@ -88,10 +113,15 @@ class TestWhistle:
 
 
 async def _open(world, rid: int, **extra):  # type: ignore[no-untyped-def]
-    body = {"kind": "residents_council", "topic": "是否在3号楼旁增设垃圾投放点", "participants": ["居民代表甲", "物业经理"],
-            **extra}
-    return await world.client.post(f"/api/v1/reports/{rid}/deliberations", headers=world.headers["community_staff"],
-                                   json=body)
+    body = {
+        "kind": "residents_council",
+        "topic": "是否在3号楼旁增设垃圾投放点",
+        "participants": ["居民代表甲", "物业经理"],
+        **extra,
+    }
+    return await world.client.post(
+        f"/api/v1/reports/{rid}/deliberations", headers=world.headers["community_staff"], json=body
+    )
 
 
 class TestDeliberation:
@@ -104,7 +134,8 @@ class TestDeliberation:
         assert [d["id"] for d in listed] == [did] and listed[0]["minutes"] is None
 
         vote = lambda who, option: world.client.post(  # noqa: E731
-            f"/api/v1/reports/deliberations/{did}/votes", headers=world.headers[who], json={"option": option})
+            f"/api/v1/reports/deliberations/{did}/votes", headers=world.headers[who], json={"option": option}
+        )
         assert (await vote("resident", "同意")).status_code == 201
         assert (await vote("neighbour", "不同意")).status_code == 201  # the household next door
         twice = await vote("resident", "不同意")
@@ -114,8 +145,10 @@ class TestDeliberation:
         assert await DeliberationVote.filter(deliberation_id=did).count() == 2
 
         decided = await world.client.post(
-            f"/api/v1/reports/deliberations/{did}/decision", headers=world.headers["community_staff"],
-            json={"minutes": "会议纪要……", "decision": "增设投放点，由物业负责清运"})
+            f"/api/v1/reports/deliberations/{did}/decision",
+            headers=world.headers["community_staff"],
+            json={"minutes": "会议纪要……", "decision": "增设投放点，由物业负责清运"},
+        )
         assert decided.status_code == 200 and decided.json()["tally"] == {"同意": 1, "不同意": 1}
         timeline = (await world.get("resident", f"/api/v1/reports/{rid}/timeline")).json()
         assert timeline[-1]["action"] == "deliberation_decided"
@@ -126,20 +159,29 @@ class TestDeliberation:
         from backend.models.user import Role
         from tests.builders import make_user
 
-        await world.login("spouse", await make_user(Role.RESIDENT, world.tree.community(0),
-                                                    household=world.tree.household(0, 0, 0)))
+        await world.login(
+            "spouse",
+            await make_user(Role.RESIDENT, world.tree.community(0), household=world.tree.household(0, 0, 0)),
+        )
         rid = (await world.report("resident"))["id"]
         did = (await _open(world, rid, vote_options=["同意", "不同意"], vote_hours=24)).json()["id"]
-        votes = [await world.client.post(f"/api/v1/reports/deliberations/{did}/votes", headers=world.headers[who],
-                                         json={"option": option}) for who, option in (("resident", "同意"),
-                                                                                      ("spouse", "不同意"))]
+        votes = [
+            await world.client.post(
+                f"/api/v1/reports/deliberations/{did}/votes",
+                headers=world.headers[who],
+                json={"option": option},
+            )
+            for who, option in (("resident", "同意"), ("spouse", "不同意"))
+        ]
         assert [v.status_code for v in votes] == [201, 409]
 
     async def test_street_community_deliberations_are_the_streets(self, world):
         rid = (await world.report("resident"))["id"]
         resp = await _open(world, rid, kind="street_community")
         assert resp.status_code == 403 and resp.json()["error"] == "NotCommunityStaff"
-        ok = await world.client.post(f"/api/v1/reports/{rid}/deliberations", headers=world.headers["street_staff"],
-                                     json={"kind": "street_community", "topic": "跨社区停车治理"})
+        ok = await world.client.post(
+            f"/api/v1/reports/{rid}/deliberations",
+            headers=world.headers["street_staff"],
+            json={"kind": "street_community", "topic": "跨社区停车治理"},
+        )
         assert ok.status_code == 201
-

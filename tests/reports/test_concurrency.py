@@ -20,11 +20,18 @@ pytestmark = pytest.mark.live
 @pytest.fixture
 async def server(database, fake_wechat):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINLIN_")}
-    env.update({
-        "JINLIN_ENV": "test", "JINLIN_SECRET_KEY": TEST_SECRET, "JINLIN_DATABASE_URL": database.url,
-        "JINLIN_WECHAT_API_BASE": fake_wechat.base_url, "JINLIN_LOG_LEVEL": "WARNING", "JINLIN_H5_DIR": "",
-        "JINLIN_WORKER_IN_PROCESS": "false", "JINLIN_DB_POOL_SIZE": "20",
-    })
+    env.update(
+        {
+            "JINLIN_ENV": "test",
+            "JINLIN_SECRET_KEY": TEST_SECRET,
+            "JINLIN_DATABASE_URL": database.url,
+            "JINLIN_WECHAT_API_BASE": fake_wechat.base_url,
+            "JINLIN_LOG_LEVEL": "WARNING",
+            "JINLIN_H5_DIR": "",
+            "JINLIN_WORKER_IN_PROCESS": "false",
+            "JINLIN_DB_POOL_SIZE": "20",
+        }
+    )
     if REDIS_URL:
         env["JINLIN_REDIS_URL"] = REDIS_URL
     proc = Server("backend.main:app_factory", factory=True, env=env)
@@ -48,8 +55,11 @@ class TestConcurrentEscalation:
 
             async def escalate(who: str) -> httpx.Response:
                 await start.wait()
-                return await http.post(f"/api/v1/reports/{rid}/escalate", headers=world.headers[who],
-                                       json={"reason": "需要上级协调", "version": 1})
+                return await http.post(
+                    f"/api/v1/reports/{rid}/escalate",
+                    headers=world.headers[who],
+                    json={"reason": "需要上级协调", "version": 1},
+                )
 
             tasks = [asyncio.create_task(escalate(who)) for who in racers]
             await asyncio.sleep(0.05)
@@ -61,8 +71,11 @@ class TestConcurrentEscalation:
         row = await Report.get(id=rid)
         assert (row.level, row.version, row.escalations) == (Level.COMMUNITY, 2, 1)
         assert await _escalations(rid) == 1
-        live = [e for e in await OutboxEvent.filter(kind="reports.clock", status=OutboxStatus.PENDING)
-                if e.payload["version"] == 2]
+        live = [
+            e
+            for e in await OutboxEvent.filter(kind="reports.clock", status=OutboxStatus.PENDING)
+            if e.payload["version"] == 2
+        ]
         assert len(live) == 1
 
     async def test_escalations_without_a_version_still_move_one_level_per_winner(self, world, server):
@@ -71,9 +84,14 @@ class TestConcurrentEscalation:
         rid = (await world.report("resident"))["id"]
         racers = ["grid_worker", "grid_leader"] * 8
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            results = await asyncio.gather(*(
-                http.post(f"/api/v1/reports/{rid}/escalate", headers=world.headers[who], json={"reason": "并发"})
-                for who in racers))
+            results = await asyncio.gather(
+                *(
+                    http.post(
+                        f"/api/v1/reports/{rid}/escalate", headers=world.headers[who], json={"reason": "并发"}
+                    )
+                    for who in racers
+                )
+            )
         codes = [r.status_code for r in results]
         assert codes.count(200) == 1 and set(codes) <= {200, 403, 409}, codes
         row = await Report.get(id=rid)

@@ -7,9 +7,24 @@ from __future__ import annotations
 
 import pytest
 
-ROLES = ["resident", "neighbour", "resident_b", "outsider", "grid_worker", "grid_leader", "grid_worker_b",
-         "grid_worker_c2", "community_staff", "community_staff_2", "street_staff", "admin", "department",
-         "department_b", "building_head", "nobody"]
+ROLES = [
+    "resident",
+    "neighbour",
+    "resident_b",
+    "outsider",
+    "grid_worker",
+    "grid_leader",
+    "grid_worker_b",
+    "grid_worker_c2",
+    "community_staff",
+    "community_staff_2",
+    "street_staff",
+    "admin",
+    "department",
+    "department_b",
+    "building_head",
+    "nobody",
+]
 SEES = {"resident", "grid_worker", "grid_leader", "community_staff", "street_staff", "admin"}
 STAFF_SEES = SEES - {"resident"}
 HANDLES_GRID_LEVEL = {"grid_worker", "grid_leader", "community_staff", "street_staff", "admin"}
@@ -40,8 +55,11 @@ class TestReading:
 
     async def test_a_summoned_department_sees_the_report(self, world):
         rid = (await world.report("resident"))["id"]
-        await world.client.post(f"/api/v1/reports/{rid}/whistles", headers=world.headers["community_staff"],
-                                json={"department_ids": [world.departments[0].id], "note": "x", "deadline_hours": 4})
+        await world.client.post(
+            f"/api/v1/reports/{rid}/whistles",
+            headers=world.headers["community_staff"],
+            json={"department_ids": [world.departments[0].id], "note": "x", "deadline_hours": 4},
+        )
         await world.get("department", f"/api/v1/reports/{rid}")
         await world.get("department_b", f"/api/v1/reports/{rid}", expect=404)
         await world.act("department", rid, "accept", expect=403)
@@ -52,9 +70,15 @@ class TestReading:
         for who, expected in [("resident", {mine}), ("outsider", {theirs}), ("neighbour", set())]:
             items = (await world.get(who, "/api/v1/reports/mine")).json()["items"]
             assert {r["id"] for r in items} == expected, who
-        for who, expected in [("grid_worker", {mine}), ("grid_worker_b", set()), ("grid_worker_c2", {theirs}),
-                              ("community_staff", {mine}), ("community_staff_2", {theirs}),
-                              ("street_staff", {mine, theirs}), ("admin", {mine, theirs})]:
+        for who, expected in [
+            ("grid_worker", {mine}),
+            ("grid_worker_b", set()),
+            ("grid_worker_c2", {theirs}),
+            ("community_staff", {mine}),
+            ("community_staff_2", {theirs}),
+            ("street_staff", {mine, theirs}),
+            ("admin", {mine, theirs}),
+        ]:
             listed = (await world.get(who, "/api/v1/reports")).json()["items"]
             queue = (await world.get(who, "/api/v1/reports/queue")).json()["items"]
             assert {r["id"] for r in listed} == expected, who
@@ -71,14 +95,17 @@ class TestReading:
 
 
 class TestActing:
-    @pytest.mark.parametrize(("action", "body", "allowed"), [
-        ("accept", {}, HANDLES_GRID_LEVEL),
-        ("escalate", {"reason": "需要协调"}, HANDLES_GRID_LEVEL),
-        ("resolve", {"note": "已处理"}, HANDLES_GRID_LEVEL),
-        ("withdraw", {}, SEES),  # the reporter, or staff on their behalf
-        ("whistles", {"department_ids": [], "note": "协调", "deadline_hours": 4}, COMMUNITY_STAFF),
-        ("deliberations", {"kind": "two_committees", "topic": "议题"}, COMMUNITY_STAFF),
-    ])
+    @pytest.mark.parametrize(
+        ("action", "body", "allowed"),
+        [
+            ("accept", {}, HANDLES_GRID_LEVEL),
+            ("escalate", {"reason": "需要协调"}, HANDLES_GRID_LEVEL),
+            ("resolve", {"note": "已处理"}, HANDLES_GRID_LEVEL),
+            ("withdraw", {}, SEES),  # the reporter, or staff on their behalf
+            ("whistles", {"department_ids": [], "note": "协调", "deadline_hours": 4}, COMMUNITY_STAFF),
+            ("deliberations", {"kind": "two_committees", "topic": "议题"}, COMMUNITY_STAFF),
+        ],
+    )
     async def test_who_may_act_on_a_new_report(self, world, action, body, allowed):
         for who in ROLES:
             rid = (await world.report("resident"))["id"]

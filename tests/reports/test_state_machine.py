@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -34,17 +35,37 @@ from backend.models.outbox import OutboxEvent, OutboxStatus
 from backend.models.reports import Report, ReportEvent
 from tests.reports.conftest import fire_clocks
 
-S_SUB, S_ACC, S_INFO, S_RES, S_CLOSED, S_WD = "submitted", "accepted", "need_info", "resolved", "closed", "withdrawn"
+S_SUB, S_ACC, S_INFO, S_RES, S_CLOSED, S_WD = (
+    "submitted",
+    "accepted",
+    "need_info",
+    "resolved",
+    "closed",
+    "withdrawn",
+)
 UP = {"grid": "community", "community": "street", "street": None}
 ACTORS = ("resident", "neighbour", "grid_worker", "grid_worker_b", "community_staff", "street_staff")
 EDGES = {  # action -> (allowed from, handler edge?)
-    "accept": ({S_SUB}, True), "request-info": ({S_ACC}, True), "provide-info": ({S_INFO}, False),
-    "resolve": ({S_SUB, S_ACC}, True), "escalate": ({S_SUB, S_ACC}, True), "reassign": ({S_SUB, S_ACC}, True),
-    "withdraw": ({S_SUB, S_INFO}, False), "rate-good": ({S_RES}, False), "rate-bad": ({S_RES}, False),
+    "accept": ({S_SUB}, True),
+    "request-info": ({S_ACC}, True),
+    "provide-info": ({S_INFO}, False),
+    "resolve": ({S_SUB, S_ACC}, True),
+    "escalate": ({S_SUB, S_ACC}, True),
+    "reassign": ({S_SUB, S_ACC}, True),
+    "withdraw": ({S_SUB, S_INFO}, False),
+    "rate-good": ({S_RES}, False),
+    "rate-bad": ({S_RES}, False),
 }
-BODIES = {"accept": {}, "request-info": {"question": "在哪里？"}, "provide-info": {"note": "3号楼东"},
-          "resolve": {"note": "已处理"}, "escalate": {"reason": "需上级协调"}, "withdraw": {},
-          "rate-good": {"score": 4}, "rate-bad": {"score": 2}}
+BODIES = {
+    "accept": {},
+    "request-info": {"question": "在哪里？"},
+    "provide-info": {"note": "3号楼东"},
+    "resolve": {"note": "已处理"},
+    "escalate": {"reason": "需上级协调"},
+    "withdraw": {},
+    "rate-good": {"score": 4},
+    "rate-bad": {"score": 2},
+}
 STEPS: dict[str, Any] = {"total": 0, "ok": 0, "covered": set()}
 
 
@@ -77,8 +98,11 @@ class Model:
 
 
 def sees(who: str, m: Model) -> bool:
-    return who in ("resident", "community_staff", "street_staff") or \
-        (who == "grid_worker" and m.grid == 0) or (who == "grid_worker_b" and m.grid == 1)
+    return (
+        who in ("resident", "community_staff", "street_staff")
+        or (who == "grid_worker" and m.grid == 0)
+        or (who == "grid_worker_b" and m.grid == 1)
+    )
 
 
 def handles(who: str, m: Model) -> bool:
@@ -86,7 +110,9 @@ def handles(who: str, m: Model) -> bool:
         return True
     if who == "community_staff":
         return m.level in ("grid", "community")
-    return m.level == "grid" and ((who == "grid_worker" and m.grid == 0) or (who == "grid_worker_b" and m.grid == 1))
+    return m.level == "grid" and (
+        (who == "grid_worker" and m.grid == 0) or (who == "grid_worker_b" and m.grid == 1)
+    )
 
 
 class ReportMachine(RuleBasedStateMachine):
@@ -122,7 +148,9 @@ class ReportMachine(RuleBasedStateMachine):
         if action == "escalate" and UP[m.level] is None:
             return 409
         if action == "reassign":
-            reachable = who in ("community_staff", "street_staff") or (who == "grid_worker") == (target_grid == 0)
+            reachable = who in ("community_staff", "street_staff") or (who == "grid_worker") == (
+                target_grid == 0
+            )
             if not reachable or (m.level == "grid" and m.grid == target_grid):
                 return 422
         return 200
@@ -149,16 +177,29 @@ class ReportMachine(RuleBasedStateMachine):
 
     # -------------------------------------------------------------------------------------------- rules
 
-    @rule(report=reports, who=st.sampled_from(ACTORS), action=st.sampled_from(sorted(EDGES)),
-          target_grid=st.integers(0, 1), guided=st.booleans(), data=st.data())
-    def act(self, report: int, who: str, action: str, target_grid: int, guided: bool, data: st.DataObject) -> None:
+    @rule(
+        report=reports,
+        who=st.sampled_from(ACTORS),
+        action=st.sampled_from(sorted(EDGES)),
+        target_grid=st.integers(0, 1),
+        guided=st.booleans(),
+        data=st.data(),
+    )
+    def act(
+        self, report: int, who: str, action: str, target_grid: int, guided: bool, data: st.DataObject
+    ) -> None:
         """Anyone tries anything; half the time the step is one the model says should succeed (random steps
         alone are mostly refused and the reports would stay shallow)."""
         STEPS["total"] += 1
         m = self.models[report]
         if guided:
-            valid = [(w, a, g) for w in ACTORS for a in sorted(EDGES) for g in (0, 1)
-                     if self.expect(w, m, a, g) == 200 and (a == "reassign" or g == 0)]
+            valid = [
+                (w, a, g)
+                for w in ACTORS
+                for a in sorted(EDGES)
+                for g in (0, 1)
+                if self.expect(w, m, a, g) == 200 and (a == "reassign" or g == 0)
+            ]
             if valid:  # a Hypothesis-driven Random: reproducible, and not biased towards the first choice
                 who, action, target_grid = data.draw(st.randoms(use_true_random=False)).choice(valid)
         expected = self.expect(who, m, action, target_grid)
@@ -176,16 +217,30 @@ class ReportMachine(RuleBasedStateMachine):
             self.apply(m, action, target_grid)
 
     # Hypothesis picks rules evenly: two more doors into the same step make acting most of what happens.
-    @rule(report=reports, who=st.sampled_from(ACTORS), action=st.sampled_from(sorted(EDGES)),
-          target_grid=st.integers(0, 1), guided=st.booleans(), data=st.data())
-    def act_again(self, report: int, who: str, action: str, target_grid: int, guided: bool,
-                  data: st.DataObject) -> None:
+    @rule(
+        report=reports,
+        who=st.sampled_from(ACTORS),
+        action=st.sampled_from(sorted(EDGES)),
+        target_grid=st.integers(0, 1),
+        guided=st.booleans(),
+        data=st.data(),
+    )
+    def act_again(
+        self, report: int, who: str, action: str, target_grid: int, guided: bool, data: st.DataObject
+    ) -> None:
         self.act(report, who, action, target_grid, guided, data)
 
-    @rule(report=reports, who=st.sampled_from(ACTORS), action=st.sampled_from(sorted(EDGES)),
-          target_grid=st.integers(0, 1), guided=st.booleans(), data=st.data())
-    def act_once_more(self, report: int, who: str, action: str, target_grid: int, guided: bool,
-                      data: st.DataObject) -> None:
+    @rule(
+        report=reports,
+        who=st.sampled_from(ACTORS),
+        action=st.sampled_from(sorted(EDGES)),
+        target_grid=st.integers(0, 1),
+        guided=st.booleans(),
+        data=st.data(),
+    )
+    def act_once_more(
+        self, report: int, who: str, action: str, target_grid: int, guided: bool, data: st.DataObject
+    ) -> None:
         self.act(report, who, action, target_grid, guided, data)
 
     @rule(report=reports, answer=st.booleans())
@@ -208,8 +263,14 @@ class ReportMachine(RuleBasedStateMachine):
         w = CTX.world
 
         async def race():  # type: ignore[no-untyped-def]
-            return await asyncio.gather(*(w.act("street_staff", report, "escalate", expect=None, reason="并发上报",
-                                                version=m.version) for _ in range(racers)))
+            return await asyncio.gather(
+                *(
+                    w.act(
+                        "street_staff", report, "escalate", expect=None, reason="并发上报", version=m.version
+                    )
+                    for _ in range(racers)
+                )
+            )
 
         codes = sorted(r.status_code for r in CTX.run(race()))
         if m.status in (S_SUB, S_ACC) and UP[m.level] is not None:
@@ -259,7 +320,9 @@ class ReportMachine(RuleBasedStateMachine):
                 assert after.from_status == before.to_status, (before.action, after.action)
             assert chain[-1].to_status == row.status
             assert sum(e.action in ("auto_escalate", "overdue", "auto_close") for e in chain) == m.lapses
-            live = [p for p in pending if p.payload["report_id"] == rid and p.payload["version"] == row.version]
+            live = [
+                p for p in pending if p.payload["report_id"] == rid and p.payload["version"] == row.version
+            ]
             assert len(live) == (1 if m.clock else 0), (live, m)
 
 
@@ -269,7 +332,8 @@ async def test_random_actions_keep_the_workflow_consistent(world, settings, bus)
     STEPS.update(total=0, ok=0, covered=set())
     config = settings_for_machine()
     await asyncio.get_running_loop().run_in_executor(
-        None, lambda: run_state_machine_as_test(ReportMachine, settings=config))
+        None, lambda: run_state_machine_as_test(ReportMachine, settings=config)
+    )
     print(f"report state machine: {STEPS}")
     covered = STEPS["covered"]
     assert STEPS["total"] >= 400 and STEPS["ok"] >= 100, STEPS
@@ -279,5 +343,11 @@ async def test_random_actions_keep_the_workflow_consistent(world, settings, bus)
 
 def settings_for_machine():  # type: ignore[no-untyped-def]
     # derandomize: the same examples on every run (and both databases), so the coverage checks cannot flake.
-    return settings(max_examples=50, stateful_step_count=30, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=50,
+        stateful_step_count=30,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )

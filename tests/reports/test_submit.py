@@ -10,7 +10,7 @@ import pytest
 from backend.models.audit import AuditLog
 from backend.models.notifications import InboxItem
 from backend.models.outbox import OutboxEvent
-from backend.models.reports import Level, Report, ReportEvent, ReportStatus, ReportSupport
+from backend.models.reports import Level, Report, ReportEvent, ReportSupport
 from backend.reports import categories
 from backend.reports.categories import TaxonomyError
 from tests.reports.conftest import BASE_LAT, BASE_LNG, point_in
@@ -18,7 +18,9 @@ from tests.reports.conftest import BASE_LAT, BASE_LNG, point_in
 
 class TestRouting:
     async def test_a_point_inside_a_grid_polygon_goes_to_that_grid(self, world):
-        body = await world.report("resident", **point_in(1))  # the resident lives in grid 0, the problem is in 1
+        body = await world.report(
+            "resident", **point_in(1)
+        )  # the resident lives in grid 0, the problem is in 1
         row = await Report.get(id=body["id"])
         assert row.grid_id == world.grid(0, 1).id and row.community_id == world.tree.community(0).id
         assert row.level == Level.GRID and body["grid_name"] == world.grid(0, 1).name
@@ -87,15 +89,21 @@ class TestFiling:
         assert [r["id"] for r in mine] == [row.id]
 
     async def test_staff_cannot_file_for_a_resident_outside_their_scope(self, world):
-        body = await world.report("grid_worker", expect=422, resident_id=world["outsider"].id, channel="phone")
+        body = await world.report(
+            "grid_worker", expect=422, resident_id=world["outsider"].id, channel="phone"
+        )
         assert body["error"] == "BadTarget"
 
     async def test_residents_file_through_the_app_only(self, world):
         assert (await world.report("resident", expect=422, channel="hotline"))["error"] == "BadChannel"
-        assert (await world.report("resident", expect=403, resident_id=world["neighbour"].id))["error"] == "Forbidden"
+        assert (await world.report("resident", expect=403, resident_id=world["neighbour"].id))[
+            "error"
+        ] == "Forbidden"
 
     async def test_unknown_categories_are_refused(self, world):
-        assert (await world.report("resident", expect=422, category="sanitation.nothing"))["error"] == "UnknownCategory"
+        assert (await world.report("resident", expect=422, category="sanitation.nothing"))[
+            "error"
+        ] == "UnknownCategory"
         assert await Report.all().count() == 0
 
 
@@ -103,12 +111,23 @@ class TestSimilarAndSupport:
     async def test_similar_open_reports_nearby_show_only_public_fields(self, world):
         first = await world.report("resident")
         await world.report("resident", category="traffic.parking")  # another category: not similar
-        resp = await world.get("neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(0))
+        resp = await world.get(
+            "neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(0)
+        )
         found = resp.json()
         assert [r["id"] for r in found] == [first["id"]]
-        assert set(found[0]) == {"id", "category_name", "status_label", "distance_m", "support_count", "supported",
-                                 "created_on"}
-        far = await world.get("neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(3))
+        assert set(found[0]) == {
+            "id",
+            "category_name",
+            "status_label",
+            "distance_m",
+            "support_count",
+            "supported",
+            "created_on",
+        }
+        far = await world.get(
+            "neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(3)
+        )
         assert far.json() == []
 
     async def test_i_have_it_too_once_per_person(self, world):
@@ -121,18 +140,24 @@ class TestSimilarAndSupport:
         assert own.status_code == 409
         assert await ReportSupport.filter(report_id=rid).count() == 1
         assert (await Report.get(id=rid)).support_count == 1
-        similar = await world.get("neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(0))
+        similar = await world.get(
+            "neighbour", "/api/v1/reports/similar", category="sanitation.garbage", **point_in(0)
+        )
         assert similar.json()[0]["supported"] is True
 
     async def test_support_does_not_reach_another_street(self, world, settings):
         from backend.models.org import OrgLevel
-        from tests.builders import auth_headers, make_unit, make_user
         from backend.models.user import Role
+        from tests.builders import auth_headers, make_unit, make_user
 
         other_street = await make_unit(OrgLevel.STREET, "别的街道")
-        stranger = await make_user(Role.RESIDENT, await make_unit(OrgLevel.COMMUNITY, "别的社区", other_street))
+        stranger = await make_user(
+            Role.RESIDENT, await make_unit(OrgLevel.COMMUNITY, "别的社区", other_street)
+        )
         rid = (await world.report("resident"))["id"]
-        resp = await world.client.post(f"/api/v1/reports/{rid}/support", headers=await auth_headers(settings, stranger))
+        resp = await world.client.post(
+            f"/api/v1/reports/{rid}/support", headers=await auth_headers(settings, stranger)
+        )
         assert resp.status_code == 404
 
 
@@ -145,17 +170,23 @@ class TestTaxonomy:
 
     def test_sub_categories_override_level_and_clocks(self):
         manhole = categories.taxonomy().get("facilities.manhole")
-        assert manhole.default_level == Level.COMMUNITY and manhole.clock(Level.COMMUNITY).accept.total_seconds() == 7200
+        assert (
+            manhole.default_level == Level.COMMUNITY
+            and manhole.clock(Level.COMMUNITY).accept.total_seconds() == 7200
+        )
         assert manhole.clock(Level.GRID) == categories.taxonomy().get("facilities.road").clock(Level.GRID)
 
-    @pytest.mark.parametrize("breakage", [
-        lambda d: d["categories"][0].pop("clocks"),
-        lambda d: d["categories"][0]["clocks"].pop("street"),
-        lambda d: d["categories"][0]["children"][0].update(code="other.stolen"),
-        lambda d: d["categories"][1].update(code=d["categories"][0]["code"]),
-        lambda d: d["categories"][0].update(default_level="household"),
-        lambda d: d["categories"][0]["clocks"]["grid"].update(accept_hours=-1),
-    ])
+    @pytest.mark.parametrize(
+        "breakage",
+        [
+            lambda d: d["categories"][0].pop("clocks"),
+            lambda d: d["categories"][0]["clocks"].pop("street"),
+            lambda d: d["categories"][0]["children"][0].update(code="other.stolen"),
+            lambda d: d["categories"][1].update(code=d["categories"][0]["code"]),
+            lambda d: d["categories"][0].update(default_level="household"),
+            lambda d: d["categories"][0]["clocks"]["grid"].update(accept_hours=-1),
+        ],
+    )
     def test_a_broken_file_stops_the_start_with_a_reason(self, breakage):
         data = json.loads(categories.DEFAULT_PATH.read_text(encoding="utf-8"))
         breakage(data)

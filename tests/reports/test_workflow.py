@@ -6,7 +6,15 @@ from __future__ import annotations
 from backend.models.audit import AuditLog
 from backend.models.notifications import InboxItem
 from backend.models.outbox import OutboxEvent
-from backend.models.reports import Clock, Level, Report, ReportEvent, ReportRating, ReportStatus, ReportSupport
+from backend.models.reports import (
+    Clock,
+    Level,
+    Report,
+    ReportEvent,
+    ReportRating,
+    ReportStatus,
+    ReportSupport,
+)
 from backend.users.merge import run_merge_hooks
 from tests.builders import make_user
 from tests.reports.conftest import point_in
@@ -49,7 +57,9 @@ class TestHandling:
         resp = await world.act("grid_worker", rid, "accept", expect=409)
         assert resp.json()["error"] == "InvalidTransition"
         assert resp.json()["detail"]["status"] == "resolved"
-        assert (await world.act("resident", rid, "withdraw", expect=409)).json()["error"] == "InvalidTransition"
+        assert (await world.act("resident", rid, "withdraw", expect=409)).json()[
+            "error"
+        ] == "InvalidTransition"
 
     async def test_a_stale_version_is_refused(self, world):
         rid = (await world.report("resident"))["id"]
@@ -61,13 +71,19 @@ class TestHandling:
         rid = (await world.report("resident"))["id"]
         await world.act("grid_worker", rid, "escalate", reason="涉及多个小区，需社区协调")
         row = await Report.get(id=rid)
-        assert (row.level, row.status, row.escalations, row.was_overdue) == (Level.COMMUNITY, "submitted", 1, False)
+        assert (row.level, row.status, row.escalations, row.was_overdue) == (
+            Level.COMMUNITY,
+            "submitted",
+            1,
+            False,
+        )
         assert (await world.act("grid_worker", rid, "accept", expect=403)).json()["error"] == "NotHandler"
         told = set(await InboxItem.filter(kind="report.escalated").values_list("user_id", flat=True))
         assert told == {world["community_staff"].id}
         await world.act("community_staff", rid, "escalate", reason="需要街道协调")
-        assert (await world.act("street_staff", rid, "escalate", reason="再往上", expect=409)).json()["error"] == \
-            "InvalidTransition"
+        assert (await world.act("street_staff", rid, "escalate", reason="再往上", expect=409)).json()[
+            "error"
+        ] == "InvalidTransition"
         await world.act("street_staff", rid, "accept")
 
     async def test_withdraw_before_acceptance(self, world):
@@ -78,16 +94,18 @@ class TestHandling:
 
     async def test_reassign_within_scope(self, world):
         rid = (await world.report("resident"))["id"]
-        bad = await world.act("grid_worker", rid, "reassign", unit_id=world.grid(0, 1).id, reason="不是我的网格",
-                              expect=422)
+        bad = await world.act(
+            "grid_worker", rid, "reassign", unit_id=world.grid(0, 1).id, reason="不是我的网格", expect=422
+        )
         assert bad.json()["error"] == "BadTarget"  # a grid worker cannot reach another grid
         await world.act("community_staff", rid, "reassign", unit_id=world.grid(0, 1).id, reason="位置在2网格")
         row = await Report.get(id=rid)
         assert row.grid_id == world.grid(0, 1).id and row.level == Level.GRID and row.building_id is None
         await world.act("grid_worker", rid, "accept", expect=404)
         await world.act("grid_worker_b", rid, "accept")
-        outside = await world.act("community_staff", rid, "reassign", unit_id=world.grid(1, 0).id, reason="x",
-                                  expect=422)
+        outside = await world.act(
+            "community_staff", rid, "reassign", unit_id=world.grid(1, 0).id, reason="x", expect=422
+        )
         assert outside.json()["error"] == "BadTarget"
 
     async def test_merge_duplicates(self, world):
@@ -111,7 +129,9 @@ class TestRating:
         await world.act("grid_worker", rid, "resolve", note="已处理")
         reopened = (await world.act("resident", rid, "rate", score=2, comment="根本没处理")).json()
         assert (reopened["status"], reopened["level"]) == ("submitted", "community")
-        assert (await world.act("resident", rid, "rate", score=1, expect=409)).json()["error"] == "InvalidTransition"
+        assert (await world.act("resident", rid, "rate", score=1, expect=409)).json()[
+            "error"
+        ] == "InvalidTransition"
         await world.act("community_staff", rid, "accept")
         await world.act("community_staff", rid, "resolve", note="社区协调物业清运")
         await world.act("resident", rid, "rate", score=4)
@@ -124,7 +144,9 @@ class TestRating:
 
         rid = (await world.report("resident"))["id"]
         await world.act("grid_worker", rid, "resolve", note="已处理")
-        results = await asyncio.gather(*(world.act("resident", rid, "rate", score=5, expect=None) for _ in range(4)))
+        results = await asyncio.gather(
+            *(world.act("resident", rid, "rate", score=5, expect=None) for _ in range(4))
+        )
         assert sorted(r.status_code for r in results) == [200, 409, 409, 409]
         assert await ReportRating.filter(report_id=rid).count() == 1
 
@@ -134,26 +156,36 @@ class TestRating:
         await world.act("community_staff", rid, "rate", score=3, comment="电话回访：基本满意")
         rating = await ReportRating.get(report_id=rid)
         assert (rating.channel, rating.rated_by_id, rating.on_behalf_of_id) == (
-            "phone", world["community_staff"].id, world["resident"].id)
+            "phone",
+            world["community_staff"].id,
+            world["resident"].id,
+        )
         assert await AuditLog.exists(action="report:rate_by_phone", object_id=str(rid))
 
     async def test_only_the_reporter_or_staff_rate(self, world):
         rid = (await world.report("resident"))["id"]
         await world.act("grid_worker", rid, "resolve", note="已处理")
-        assert (await world.act("neighbour", rid, "rate", score=5, expect=404)).json()["error"] == "ReportNotFound"
+        assert (await world.act("neighbour", rid, "rate", score=5, expect=404)).json()[
+            "error"
+        ] == "ReportNotFound"
 
     async def test_the_community_evaluates_the_handler_once_per_kind(self, world):
         rid = (await world.report("resident"))["id"]
-        early = await world.act("community_staff", rid, "evaluations", kind="organisational", score=90, expect=409)
+        early = await world.act(
+            "community_staff", rid, "evaluations", kind="organisational", score=90, expect=409
+        )
         assert early.json()["error"] == "InvalidTransition"
         await world.act("grid_worker", rid, "accept")
         await world.act("grid_worker", rid, "resolve", note="已处理")
-        resp = await world.act("community_staff", rid, "evaluations", kind="organisational", score=90, expect=201)
+        resp = await world.act(
+            "community_staff", rid, "evaluations", kind="organisational", score=90, expect=201
+        )
         assert resp.json()["subject_user_id"] == world["grid_worker"].id
         await world.act("community_staff", rid, "evaluations", kind="organisational", score=80, expect=409)
         await world.act("community_staff", rid, "evaluations", kind="special", score=85, expect=201)
-        assert (await world.act("grid_worker", rid, "evaluations", kind="special", score=1, expect=403)).json()[
-            "error"] == "NotCommunityStaff"
+        assert (
+            await world.act("grid_worker", rid, "evaluations", kind="special", score=1, expect=403)
+        ).json()["error"] == "NotCommunityStaff"
 
 
 class TestTimeline:
@@ -176,7 +208,9 @@ class TestTimeline:
         assert "****" in masked["phone"]
         clear = (await world.get("grid_worker", f"/api/v1/reports/{rid}", reveal="true")).json()["reporter"]
         assert clear["phone"] == world["resident"].phone
-        assert await AuditLog.exists(action="reveal:phone", object_id=str(rid), actor_id=world["grid_worker"].id)
+        assert await AuditLog.exists(
+            action="reveal:phone", object_id=str(rid), actor_id=world["grid_worker"].id
+        )
         own = (await world.get("resident", f"/api/v1/reports/{rid}", reveal="true")).json()
         assert own["reporter"] is None
 
@@ -207,8 +241,9 @@ class TestQueues:
         await world.act("grid_worker", a, "accept")
         mine = (await world.get("grid_worker", "/api/v1/reports/queue", view="mine")).json()["items"]
         assert [r["id"] for r in mine] == [a]
-        from backend.core.timeutil import utcnow
         from datetime import timedelta
+
+        from backend.core.timeutil import utcnow
 
         await Report.filter(id=a).update(due_at=utcnow() - timedelta(minutes=1))
         late = (await world.get("grid_worker", "/api/v1/reports/queue", view="overdue")).json()["items"]
