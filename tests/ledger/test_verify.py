@@ -128,3 +128,22 @@ class TestVerifyFindsCorruption:
         )
         report = await verify(batch=50)
         assert "running_balance" in {p.kind for p in report.problems}
+
+
+@pytest.mark.live
+class TestExportCommand:
+    async def test_exports_an_accounts_statement_to_excel(self, world, database, tmp_path):
+        import openpyxl
+
+        await realistic_workload(world, rounds=5)
+        account = await Account.get(owner_kind=OwnerKind.USER, owner_id=world["volunteer"].id, currency=Currency.HOUR)
+        out = tmp_path / "statement.xlsx"
+        env = {**os.environ, "JINLIN_ENV": "test", "JINLIN_SECRET_KEY": TEST_SECRET,
+               "JINLIN_DATABASE_URL": database.url, "COLUMNS": "200"}
+        result = subprocess.run([sys.executable, "-m", "backend.cli", "ledger", "export", str(account.id), "--out",
+                                 str(out)], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
+        lines = await Entry.filter(account_id=account.id).count()
+        assert len(rows) == 2 + lines and f"{lines} 行" in result.stdout
+        assert rows[-1][7] == round(account.balance / 60, 2)  # the last line's running balance, in hours
