@@ -24,6 +24,7 @@ from backend.models.user import Role, RoleGrant, User
 from backend.org.scope import unit_scope
 from backend.reports import access, board, deliberations, service, whistles
 from backend.reports.categories import taxonomy
+from backend.reports.exceptions import AlreadyVoted
 from backend.reports.schemas import (
     AcceptIn,
     DeliberationIn,
@@ -195,7 +196,7 @@ class _Community:
                 await deliberations.vote(
                     voter, opened, VoteIn(option=self.rng.choice(["同意", "同意", "不同意"]))
                 )
-            except Exception:  # noqa: BLE001 - two residents of one household: the second vote is refused
+            except AlreadyVoted:  # two residents of one household: the second vote is refused
                 continue
 
 

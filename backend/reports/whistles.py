@@ -148,10 +148,13 @@ async def progress(principal: Principal, target: WhistleTarget, body: ProgressIn
 
 
 async def on_clock(target_id: int, clock: str) -> str:
-    """A department's clock ran out: mark it late once (conditional UPDATE) and tell it and the blower."""
+    """A department's clock ran out: mark it late once (conditional UPDATE) and tell it and the blower. Once the
+    report itself is resolved or closed, a summons still open is moot and nobody is marked late."""
     target = await WhistleTarget.get_or_none(id=target_id).select_related("whistle")
     if target is None:
         return "stale"
+    if not await Report.filter(id=target.report_id, status__in=list(OPEN_STATUSES)).exists():
+        return "moot"
     if clock == "ack":
         query = WhistleTarget.filter(id=target.id, status=WhistleStatus.SUMMONED, late_ack=False)
         change = {"late_ack": True}

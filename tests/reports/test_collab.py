@@ -106,6 +106,15 @@ class TestWhistle:
             (True, True),
         ]
 
+    async def test_nobody_is_late_once_the_report_was_resolved(self, world, settings, bus):
+        rid = (await world.report("resident"))["id"]
+        await _whistle(world, rid)
+        await world.act("grid_worker", rid, "resolve", note="已处理")
+        await fire_clocks(settings, bus, kinds=("reports.whistle_clock",))
+        target = await WhistleTarget.get(report_id=rid)
+        assert (target.late_ack, target.late) == (False, False)
+        assert not await ReportEvent.filter(report_id=rid, action="whistle_late").exists()
+
     async def test_no_whistle_on_a_closed_report(self, world):
         rid = (await world.report("resident"))["id"]
         await world.act("grid_worker", rid, "resolve", note="已处理")
