@@ -184,6 +184,476 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ledger/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Accounts
+         * @description 您管辖范围内的账户（人员的，以及社区发行、爱心超市、冻结账户）。
+         */
+        get: operations["ledger-list_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Account */
+        get: operations["ledger-get_account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/accounts/{account_id}/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Account Statement
+         * @description 导出账户明细（Excel）。
+         */
+        get: operations["ledger-export_account_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/accounts/{account_id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Account Statement */
+        get: operations["ledger-get_account_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/accounts/{account_id}/statements/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Account Monthly Statement */
+        get: operations["ledger-get_account_monthly_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/awards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Awards
+         * @description 待审批（或已审批）的奖励。
+         */
+        get: operations["ledger-list_awards"];
+        put?: never;
+        /**
+         * Give Award
+         * @description 表彰奖励时长或积分；超过社区设定的额度时需另一位工作人员审批（返回 202 和待审批记录）。
+         */
+        post: operations["ledger-give_award"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/awards/{award_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Award
+         * @description 审批通过（审批人不能是申请人）。
+         */
+        post: operations["ledger-approve_award"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/awards/{award_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject Award */
+        post: operations["ledger-reject_award"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/earnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Earning
+         * @description 登记志愿服务或活动时长（同一任务、同一活动每人只计一次）。
+         */
+        post: operations["ledger-record_earning"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/leaderboards/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Leaderboard
+         * @description 社区或网格的志愿者排行榜（本人可选择不显示）。
+         */
+        get: operations["ledger-get_leaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Ledger
+         * @description 我的时间银行和爱心积分：余额、累计服务时长、星级、本年度已转赠。
+         */
+        get: operations["ledger-get_my_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export My Statement
+         * @description 导出我的明细（Excel）。
+         */
+        get: operations["ledger-export_my_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/gifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gift To Family
+         * @description 把时长转赠给家人（如存给父母），每年有上限。
+         */
+        post: operations["ledger-gift_to_family"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set My Preferences
+         * @description 是否在志愿者排行榜上显示我。
+         */
+        put: operations["ledger-set_my_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem Points
+         * @description 在爱心超市用积分兑换。
+         */
+        post: operations["ledger-redeem_points"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/redemptions/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview My Redemption
+         * @description 兑换前预览：兑换后余额、是否足够。
+         */
+        get: operations["ledger-preview_my_redemption"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Statement
+         * @description 我的明细（最新在前，每行带记账后的余额）。
+         */
+        get: operations["ledger-get_my_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/me/statements/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Monthly Statement
+         * @description 我的月度对账单：期初、期末、按类型的收入和支出。
+         */
+        get: operations["ledger-get_my_monthly_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/people/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Person Ledger
+         * @description 代居民查询：某人的时长和积分（例如老人打电话来问）。
+         */
+        get: operations["ledger-get_person_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/rules/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Rules
+         * @description 社区的时间银行规则（未设置时为默认值）。
+         */
+        get: operations["ledger-get_rules"];
+        /**
+         * Set Rules
+         * @description 修改社区规则（会留下审计记录）。
+         */
+        put: operations["ledger-set_rules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/stores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Store Account
+         * @description 为爱心超市开设积分账户（超市模块也会调用同一服务）。
+         */
+        post: operations["ledger-open_store_account"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Transfers */
+        get: operations["ledger-list_transfers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/transfers/{transfer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Transfer */
+        get: operations["ledger-get_transfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/transfers/{transfer_id}/reversal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reverse Transfer
+         * @description 冲正一笔记账（每笔只能冲正一次，会留下审计记录）。
+         */
+        post: operations["ledger-reverse_transfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -198,6 +668,300 @@ export interface paths {
         get: operations["users-get_me"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload
+         * @description 上传一张照片（≤ 10 MB，JPEG/PNG/WebP）。服务器重新编码并去掉 EXIF（含拍摄位置），返回图片 id。
+         */
+        post: operations["media-upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{media_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Media
+         * @description 图片信息和新的签名链接（自己上传的，或所属对象您有权查看的）。
+         */
+        get: operations["media-get_media"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{media_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Content
+         * @description 按签名链接取图片（无需登录头：小程序的 <image> 不能带 Authorization）。
+         */
+        get: operations["media-content"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Inbox
+         * @description 我的通知，最新的在前；附未读数。
+         */
+        get: operations["notifications-list_inbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Announce
+         * @description 向管辖范围内某单位的居民 / 工作人员 / 志愿者发通知。
+         */
+        post: operations["notifications-announce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Preferences */
+        get: operations["notifications-get_preferences"];
+        /**
+         * Put Preferences
+         * @description 屏蔽某些类型、设置免打扰时段（紧急通知不受影响；免打扰期间的通知次日早上 8 点汇总）。
+         */
+        put: operations["notifications-put_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Presence */
+        get: operations["notifications-get_presence"];
+        /**
+         * Put Presence
+         * @description 志愿者设置“可接单”及当前位置；部门工作人员设置“在岗”。下岗时不保留位置。
+         */
+        put: operations["notifications-put_presence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read All
+         * @description 全部标为已读（可只标到列表顶部那一条，之后新来的仍为未读）。
+         */
+        post: operations["notifications-read_all"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Subscriptions */
+        get: operations["notifications-get_subscriptions"];
+        put?: never;
+        /**
+         * Record Subscriptions
+         * @description 记录用户在订阅弹窗中的选择：每次“允许”可以收到一条该模板的消息。
+         */
+        post: operations["notifications-record_subscriptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Templates
+         * @description 本小程序的订阅消息模板（供 wx.requestSubscribeMessage 使用）。
+         */
+        get: operations["notifications-list_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unreachable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Unreachable
+         * @description 紧急通知没能通过微信送达、本人也还没看到的人（请电话联系）。
+         */
+        get: operations["notifications-list_unreachable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unreachable/{delivery_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Unreachable
+         * @description 记录已通过其他方式（电话、上门）通知到本人。
+         */
+        post: operations["notifications-resolve_unreachable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Unread Count */
+        get: operations["notifications-unread_count"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Item */
+        get: operations["notifications-get_item"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{item_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read Item */
+        post: operations["notifications-read_item"];
         delete?: never;
         options?: never;
         head?: never;
@@ -333,6 +1097,1194 @@ export interface paths {
         patch: operations["org-update_unit"];
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Staff List
+         * @description 管辖范围内的上报。
+         */
+        get: operations["reports-staff_list"];
+        put?: never;
+        /**
+         * Submit
+         * @description 说：上报一个问题（工作人员可代居民上报，填 resident_id 和渠道）。自动分派到问题所在网格。
+         */
+        post: operations["reports-submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/board/{community_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Board
+         * @description 月度公示：三率（响应率、解决率、满意率）及超时数，按网格和部门。过去的月份为冻结的公示。
+         */
+        get: operations["reports-get_board"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/board/{community_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Board
+         * @description 导出月度公示为 Excel。
+         */
+        get: operations["reports-export_board"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/board/{community_id}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Board Rows
+         * @description 公示明细：每条上报的分类、状态、日期、办理单位和结果（不含姓名、电话、门牌）。
+         */
+        get: operations["reports-board_rows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Categories
+         * @description 上报分类（两级）。
+         */
+        get: operations["reports-categories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/deliberations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Votes
+         * @description 正在表决的议事：居民看到本社区的，工作人员看到管辖范围内的。
+         */
+        get: operations["reports-open_votes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/deliberations/{deliberation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Deliberation */
+        get: operations["reports-get_deliberation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/deliberations/{deliberation_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide
+         * @description 记录会议纪要和决定（写入上报的办理经过）。
+         */
+        post: operations["reports-decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/deliberations/{deliberation_id}/votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vote
+         * @description 表决（每户一票）。
+         */
+        post: operations["reports-vote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Mine
+         * @description 我的上报（含工作人员代我上报的），最新的在前。
+         */
+        get: operations["reports-mine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue
+         * @description 网格员（及以上）的待办：待我这一级受理的、我受理在办的、超时的。
+         */
+        get: operations["reports-queue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar
+         * @description 提交前：附近一个月内同类、尚未办结的上报（可点“我也遇到”，不必重复上报）。
+         */
+        get: operations["reports-similar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/whistle-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Whistles
+         * @description 部门工作人员：吹给本部门的哨（待报到、已报到、已完成）。
+         */
+        get: operations["reports-my_whistles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/whistle-targets/{target_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge
+         * @description 报到。
+         */
+        post: operations["reports-acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/whistle-targets/{target_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Progress
+         * @description 反馈进展（done=true 表示本部门已办完）。
+         */
+        post: operations["reports-progress"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Report */
+        get: operations["reports-get_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept
+         * @description 办：受理（开始办结时限）。
+         */
+        post: operations["reports-accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/deliberations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Deliberations */
+        get: operations["reports-list_deliberations"];
+        put?: never;
+        /**
+         * Open Deliberation
+         * @description 议：发起议事（可附每户一票的表决）。
+         */
+        post: operations["reports-open_deliberation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/escalate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Escalate
+         * @description 上报上一级（网格 → 社区 → 街道），须写明原因。
+         */
+        post: operations["reports-escalate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate
+         * @description 专项评 / 组织评：社区对办理情况打分（0–100）。
+         */
+        post: operations["reports-evaluate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge
+         * @description 把重复上报合并到另一条（其上报人和“我也遇到”的人随之转过去）。
+         */
+        post: operations["reports-merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/provide-info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Provide Info
+         * @description 居民补充信息（或工作人员代为补充）。
+         */
+        post: operations["reports-provide_info"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate
+         * @description 评：评价办理结果（1–2 分退回上一级重办）。工作人员可代录电话回访的评价。
+         */
+        post: operations["reports-rate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign
+         * @description 改派到管辖范围内的另一个网格、社区或街道（重新计时）。
+         */
+        post: operations["reports-reassign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/request-info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Info
+         * @description 请居民补充信息（办结时限暂停）。
+         */
+        post: operations["reports-request_info"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve
+         * @description 办结，附办理结果和照片。
+         */
+        post: operations["reports-resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Support
+         * @description 我也遇到（每人每条一次）。
+         */
+        post: operations["reports-support"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Timeline
+         * @description 办理经过：上报人看到公开的记录，工作人员看到全部（含操作人、代办人）。
+         */
+        get: operations["reports-timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/whistles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Whistles
+         * @description 该上报的吹哨和各部门报到情况（工作人员和部门可见）。
+         */
+        get: operations["reports-list_whistles"];
+        put?: never;
+        /**
+         * Blow
+         * @description 吹哨：通知一个或多个职能部门限时报到、办理。
+         */
+        post: operations["reports-blow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw
+         * @description 撤回（受理前或待补充时）。
+         */
+        post: operations["reports-withdraw"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update Item */
+        patch: operations["store-update_item"];
+        trace?: never;
+    };
+    "/api/v1/store/items/{item_id}/movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Movements
+         * @description 出入库明细（最新在前）。
+         */
+        get: operations["store-list_movements"];
+        put?: never;
+        /**
+         * Record Movement
+         * @description 入库（捐赠、采购）、调整（需说明原因）或退回。
+         */
+        post: operations["store-record_movement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/items/{item_id}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer
+         * @description 调拨到另一家爱心超市的商品。
+         */
+        post: operations["store-transfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/low-stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Low Stock
+         * @description 库存不足提醒：我负责范围内库存已降到提醒线的商品。
+         */
+        get: operations["store-low_stock"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Orders
+         * @description 我负责范围内的订单（最新在前）。
+         */
+        get: operations["store-list_orders"];
+        put?: never;
+        /**
+         * Place Order
+         * @description 下单：冻结积分、预留库存，送货上门时生成配送任务。工作人员可代居民下单（for_user_id）。
+         */
+        post: operations["store-place_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/orders/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Orders
+         * @description 我（和家人）的订单。
+         */
+        get: operations["store-my_orders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Order */
+        get: operations["store-get_order"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/orders/{order_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Order
+         * @description 取消订单（取货前）：退回积分和库存。工作人员也可取消已取货的订单（货物退回入库）。
+         */
+        post: operations["store-cancel_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/orders/{order_id}/handover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand Over
+         * @description 到店自提的订单当面交付（积分结算给超市）。送货上门的订单由配送任务的取货环节交付。
+         */
+        post: operations["store-hand_over"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/stores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Stores
+         * @description 我所在社区（或负责范围）的爱心超市。
+         */
+        get: operations["store-list_stores"];
+        put?: never;
+        /**
+         * Create Store
+         * @description 开设爱心超市（同时在账本中开设其积分账户）。
+         */
+        post: operations["store-create_store"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/stores/{store_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalogue
+         * @description 商品目录：积分价格、库存、本户本月还可兑换的数量。
+         */
+        get: operations["store-catalogue"];
+        put?: never;
+        /** Create Item */
+        post: operations["store-create_item"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/store/stores/{store_id}/stocktakes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stocktake
+         * @description 盘点：提交实盘数量，差异自动记为库存调整。
+         */
+        post: operations["store-stocktake"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tasks
+         * @description 我负责范围内的任务；late=true 只看超时未完成的，escalated=true 只看无人接单转来的。
+         */
+        get: operations["tasks-list_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Assigned
+         * @description 我正在进行的任务。
+         */
+        get: operations["tasks-my_assigned"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise Batch
+         * @description 应急批量派单：为一个网格或社区的住户（可按高龄、独居等筛选）一次发起任务。
+         */
+        post: operations["tasks-raise_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/hall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task Hall
+         * @description 任务大厅：派给我的、还在等人接的任务，附距离（带上当前位置则按当前位置计算）。
+         */
+        get: operations["tasks-task_hall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/help": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Help
+         * @description 申请帮办（代购、送餐、陪诊……）；工作人员可代居民申请（for_user_id）。
+         */
+        post: operations["tasks-request_help"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/help-kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Help Kinds
+         * @description 本社区可申请的帮办服务（代购、送餐、陪诊……）。
+         */
+        get: operations["tasks-help_kinds"];
+        /**
+         * Set Help Kinds
+         * @description 社区配置可申请的帮办服务。
+         */
+        put: operations["tasks-set_help_kinds"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Tasks
+         * @description 我（和家人）申请的任务。
+         */
+        get: operations["tasks-my_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Task */
+        get: operations["tasks-get_task"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept
+         * @description 接单：先到先得，只能接派给自己的任务。
+         */
+        post: operations["tasks-accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel
+         * @description 取消任务（送货任务同时取消订单，退回积分和库存）。
+         */
+        post: operations["tasks-cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm
+         * @description 确认完成（本人、家人，或网格员代无手机的居民确认）：志愿者时长按社区规则记入，只记一次。
+         */
+        post: operations["tasks-confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline */
+        post: operations["tasks-decline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver
+         * @description 志愿者标记已送达／已完成（附位置，可附照片）。
+         */
+        post: operations["tasks-deliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/drop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drop
+         * @description 退单：任务回到派单，重新寻找志愿者（接单志愿者本人，或社区工作人员代为操作）。
+         */
+        post: operations["tasks-drop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * History
+         * @description 任务的每一步：谁、何时、从什么状态到什么状态、为什么。
+         */
+        get: operations["tasks-history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Offer To
+         * @description 工作人员指定把任务派给某位志愿者。
+         */
+        post: operations["tasks-offer_to"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/pickup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pick Up
+         * @description 爱心超市确认志愿者已取货（货物出库）。
+         */
+        post: operations["tasks-pick_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -429,6 +2381,874 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Visits
+         * @description 走访记录：网格员及以上看辖区内的，党员看自己的。
+         */
+        get: operations["visits-list_visits"];
+        put?: never;
+        /**
+         * Check In
+         * @description 入户打卡。离线记录请用 /sync；同一 client_id 重发只保存一次（200）。
+         */
+        post: operations["visits-check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Assignments
+         * @description 联系户：网格长及以上看辖区内的分配，党员和网格员看自己的。
+         */
+        get: operations["visits-list_assignments"];
+        put?: never;
+        /**
+         * Assign
+         * @description 分配或改派联系户（党员联户）：改派保留历史；有一户不行则全部不变。
+         */
+        post: operations["visits-assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/assignments/{household_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unassign
+         * @description 取消该户的联系人（保留历史）。
+         */
+        delete: operations["visits-unassign"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/assignments/{household_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Assignment History
+         * @description 该户的联系人变更历史。
+         */
+        get: operations["visits-assignment_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/households/{household_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Ledger
+         * @description 住户台账：实际居住人数、联系人、特殊情况和家庭成员；敏感信息默认脱敏。
+         */
+        get: operations["visits-get_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Ledger
+         * @description 更新住户台账（只改提交的字段，null 表示清空）；每项变化记入变更历史。
+         */
+        patch: operations["visits-update_ledger"];
+        trace?: never;
+    };
+    "/api/v1/visits/households/{household_id}/ledger/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ledger History
+         * @description 住户台账的变更历史（谁、何时、从什么改成什么）。
+         */
+        get: operations["visits-ledger_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/households/{household_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Member
+         * @description 登记一位家庭成员。
+         */
+        post: operations["visits-add_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/households/{household_id}/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Member
+         * @description 成员迁出（保留记录和历史）。
+         */
+        delete: operations["visits-remove_member"];
+        options?: never;
+        head?: never;
+        /** Update Member */
+        patch: operations["visits-update_member"];
+        trace?: never;
+    };
+    "/api/v1/visits/months": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Months
+         * @description 辖区内已提交过的走访台账（可按月份、状态筛选）。
+         */
+        get: operations["visits-list_months"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/months/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Month
+         * @description 我的月度走访台账：当前数字和提交、审核状态。
+         */
+        get: operations["visits-my_month"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/months/{month_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Month
+         * @description 网格长审核通过走访台账。
+         */
+        post: operations["visits-approve_month"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/months/{month_id}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return Month
+         * @description 退回走访台账（须说明原因），走访人修改后可再次提交。
+         */
+        post: operations["visits-return_month"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/months/{month}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit Month
+         * @description 提交月度走访台账给网格长审核（退回后可再次提交）。
+         */
+        post: operations["visits-submit_month"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Plan
+         * @description 走访计划：逾期、待走访、已走访的联系户，提供位置时离您最近的在前。
+         */
+        get: operations["visits-get_plan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/policies/{community_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Policy
+         * @description 社区的走访规则（未设置时为默认规则）。
+         */
+        get: operations["visits-get_policy"];
+        /**
+         * Put Policy
+         * @description 设置社区的走访规则和打卡范围（会记录操作日志）。
+         */
+        put: operations["visits-put_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/problems/{problem_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Problem
+         * @description 一键上报：把走访发现的问题转为上报（吹哨），并与走访记录关联。
+         */
+        post: operations["visits-report_problem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/problems/{problem_id}/solve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Solve Problem
+         * @description 当场解决：记录问题已解决及处理情况。
+         */
+        post: operations["visits-solve_problem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ledger Report
+         * @description 网格、社区或街道的月度走访统计：每位走访人、每个网格和合计。
+         */
+        get: operations["visits-ledger_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/report/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Report
+         * @description 导出月度走访台账 Excel：汇总表一张，每个网格一张，含合计行（会记录导出日志）。
+         */
+        get: operations["visits-export_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sync Visits
+         * @description 同步离线记录：逐条返回 created / duplicate / updated / conflict / rejected；冲突不覆盖，返回服务器版本。
+         */
+        post: operations["visits-sync_visits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tags
+         * @description 走访可记录的问题类型，以及一键上报时默认的上报分类。
+         */
+        get: operations["visits-list_tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/{visit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Visit
+         * @description 走访详情（含照片链接和发现的问题）；reveal=true 时返回打卡坐标并记录查看日志。
+         */
+        get: operations["visits-get_visit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visits/{visit_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review Visit
+         * @description 网格长审核走访（通常是异常打卡）：认可或不予认可（不予认可的不计入计划和台账）。
+         */
+        post: operations["visits-review_visit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Volunteers
+         * @description 我负责范围内的志愿者（身份证号、电话脱敏）。
+         */
+        get: operations["volunteers-list_volunteers"];
+        put?: never;
+        /**
+         * Register Volunteer
+         * @description 工作人员代为登记志愿者（如电话或上门登记）。
+         */
+        post: operations["volunteers-register_volunteer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Activities
+         * @description 我所在社区（或负责范围）的志愿活动，最近的在前。
+         */
+        get: operations["volunteers-list_activities"];
+        put?: never;
+        /**
+         * Create Activity
+         * @description 发布志愿活动（名额、时长、地点与签到范围）。
+         */
+        post: operations["volunteers-create_activity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Activities
+         * @description 我报名的活动。
+         */
+        get: operations["volunteers-my_activities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities/{activity_id}/cancel-signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Signup */
+        post: operations["volunteers-cancel_signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities/{activity_id}/check-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check In
+         * @description 到场签到（须在活动地点附近）。
+         */
+        post: operations["volunteers-check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities/{activity_id}/check-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check Out
+         * @description 签退：按活动时长记入时间银行（每人每个活动只记一次）。
+         */
+        post: operations["volunteers-check_out"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/activities/{activity_id}/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign Up
+         * @description 报名（名额先到先得）。
+         */
+        post: operations["volunteers-sign_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/dual-registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Dual Registrations
+         * @description 向本社区报到的在职党员。
+         */
+        get: operations["volunteers-list_dual_registrations"];
+        put?: never;
+        /**
+         * Dual Register
+         * @description 在职党员向居住地社区报到（双报到）。
+         */
+        post: operations["volunteers-dual_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Profile
+         * @description 我的志愿者资料（身份证号脱敏）。
+         */
+        get: operations["volunteers-get_my_profile"];
+        put?: never;
+        /**
+         * Register Me
+         * @description 志愿者实名登记（需已验证手机号；身份证号加密保存），社区审核后生效。
+         */
+        post: operations["volunteers-register_me"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update My Profile
+         * @description 修改技能、服务范围、每周可服务时间。
+         */
+        patch: operations["volunteers-update_my_profile"];
+        trace?: never;
+    };
+    "/api/v1/volunteers/me/pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Pairings
+         * @description 我结对帮扶的居民（或帮扶我的志愿者）。
+         */
+        get: operations["volunteers-my_pairings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Pairings */
+        get: operations["volunteers-list_pairings"];
+        put?: never;
+        /**
+         * Create Pairing
+         * @description 建立帮扶对子：一名在册志愿者结对一位需要帮助的居民（居民须在我负责的范围内）。
+         */
+        post: operations["volunteers-create_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/pairings/{pairing_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End Pairing */
+        post: operations["volunteers-end_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Teams
+         * @description 我负责范围内的志愿服务队。
+         */
+        get: operations["volunteers-list_teams"];
+        put?: never;
+        /**
+         * Create Team
+         * @description 新建志愿服务队（退役军人志愿服务队、红色物业队……）。
+         */
+        post: operations["volunteers-create_team"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/teams/{team_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Team Member
+         * @description 把一名在册志愿者加入服务队。
+         */
+        post: operations["volunteers-add_team_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/teams/{team_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Team Member */
+        delete: operations["volunteers-remove_team_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/{profile_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Volunteer */
+        get: operations["volunteers-get_volunteer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update Volunteer */
+        patch: operations["volunteers-update_volunteer"];
+        trace?: never;
+    };
+    "/api/v1/volunteers/{profile_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Volunteer
+         * @description 审核通过实名登记：成为在册志愿者。
+         */
+        post: operations["volunteers-approve_volunteer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/{profile_id}/sensitive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reveal Volunteer
+         * @description 查看完整身份证号和电话（记录审计日志）。
+         */
+        get: operations["volunteers-reveal_volunteer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/volunteers/{profile_id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspend Volunteer */
+        post: operations["volunteers-suspend_volunteer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -473,6 +3293,315 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptIn */
+        AcceptIn: {
+            /** Note */
+            note?: string | null;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** AccountOut */
+        AccountOut: {
+            /** Balance */
+            balance: number;
+            /** Community Id */
+            community_id: number | null;
+            currency: components["schemas"]["Currency"];
+            /**
+             * Earned
+             * @description 累计志愿服务时长（分钟，只计服务和活动）
+             */
+            earned: number;
+            /** Id */
+            id: number;
+            /**
+             * Min Balance
+             * @description 余额下限（负数表示可透支额度；空表示发行账户不设下限）
+             */
+            min_balance: number | null;
+            /** Owner Id */
+            owner_id: number;
+            owner_kind: components["schemas"]["OwnerKind"];
+            /** Owner Name */
+            owner_name: string | null;
+        };
+        /** ActivityIn */
+        ActivityIn: {
+            /** Capacity */
+            capacity: number;
+            /** Community Id */
+            community_id: number;
+            /** Credit Minutes */
+            credit_minutes: number;
+            /** Description */
+            description?: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Geofence M
+             * @default 500
+             */
+            geofence_m: number;
+            /** Lat */
+            lat?: number | null;
+            /** Lng */
+            lng?: number | null;
+            /** Place */
+            place?: string | null;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Title */
+            title: string;
+        };
+        /** ActivityOut */
+        ActivityOut: {
+            /** Capacity */
+            capacity: number;
+            /** Community Id */
+            community_id: number | null;
+            /** Credit Minutes */
+            credit_minutes: number;
+            /** Description */
+            description: string | null;
+            /** Ends At */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Is Cancelled */
+            is_cancelled: boolean;
+            /** Lat */
+            lat: number | null;
+            /** Lng */
+            lng: number | null;
+            my_status?: components["schemas"]["SignupStatus"] | null;
+            /** Place */
+            place: string | null;
+            /** Signed Up */
+            signed_up: number;
+            /** Starts At */
+            starts_at: string;
+            /** Title */
+            title: string;
+        };
+        /** AnnouncementIn */
+        AnnouncementIn: {
+            audience: components["schemas"]["Audience"];
+            /**
+             * Body
+             * @default
+             */
+            body: string;
+            /** Link */
+            link?: string | null;
+            /** Title */
+            title: string;
+            /** Unit Id */
+            unit_id: number;
+            /** @default normal */
+            urgency: components["schemas"]["Urgency"];
+        };
+        /** AnnouncementOut */
+        AnnouncementOut: {
+            /** Event Id */
+            event_id: number;
+            /** Recipients */
+            recipients: number;
+        };
+        /** ApproveIn */
+        ApproveIn: {
+            /**
+             * Version
+             * @description 审核时看到的版本号
+             */
+            version?: number | null;
+        };
+        /** AssignIn */
+        AssignIn: {
+            /** Household Ids */
+            household_ids: number[];
+            /** Reason */
+            reason?: string | null;
+            /** Visitor Id */
+            visitor_id: number;
+        };
+        /** AssignOut */
+        AssignOut: {
+            /**
+             * Assigned
+             * @description 新分配的户数
+             */
+            assigned: number;
+            /**
+             * Moved
+             * @description 从其他人改派过来的户数
+             */
+            moved: number;
+            /**
+             * Unchanged
+             * @description 本来就由该人员联系的户数
+             */
+            unchanged: number;
+        };
+        /** AssignmentOut */
+        AssignmentOut: {
+            /** Assigned At */
+            assigned_at: string;
+            /** Assigned By Id */
+            assigned_by_id: number | null;
+            /** Household Id */
+            household_id: number;
+            /** Household Label */
+            household_label: string;
+            /** Reason */
+            reason: string | null;
+            /** Visitor Id */
+            visitor_id: number;
+            /** Visitor Name */
+            visitor_name: string;
+        };
+        /**
+         * Audience
+         * @enum {string}
+         */
+        Audience: "residents" | "staff" | "volunteers" | "everyone";
+        /** AwardIn */
+        AwardIn: {
+            /**
+             * Amount
+             * @description 分钟或积分（整数）
+             */
+            amount: number;
+            /** Community Id */
+            community_id?: number | null;
+            currency: components["schemas"]["Currency"];
+            /**
+             * Idempotency Key
+             * @description 客户端生成的请求编号：同一编号只记账一次
+             */
+            idempotency_key: string;
+            /** Reason */
+            reason: string;
+            /** User Id */
+            user_id: number;
+        };
+        /** AwardResult */
+        AwardResult: {
+            pending?: components["schemas"]["PendingAwardOut"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "posted" | "pending";
+            transfer?: components["schemas"]["TransferOut"] | null;
+        };
+        /**
+         * AwardStatus
+         * @enum {string}
+         */
+        AwardStatus: "pending" | "approved" | "rejected";
+        /**
+         * BatchIn
+         * @description Raise one help task per household of a unit at once (e.g. supplies for every household in a lockdown).
+         */
+        BatchIn: {
+            /** Help Kind */
+            help_kind: string;
+            /** Household Ids */
+            household_ids?: number[] | null;
+            /** Note */
+            note?: string | null;
+            /**
+             * Only
+             * @description 只为带这些标记的住户发起（任一即可）；为空时为全部住户
+             */
+            only?: string[];
+            /** Title */
+            title?: string | null;
+            /** Unit Id */
+            unit_id: number;
+        };
+        /** BatchOut */
+        BatchOut: {
+            /** Batch Key */
+            batch_key: string;
+            /** Created */
+            created: number;
+            /** Task Ids */
+            task_ids: number[];
+        };
+        /** BoardOut */
+        BoardOut: {
+            /** Categories */
+            categories: components["schemas"]["CategoryCount"][];
+            /** Community Id */
+            community_id: number;
+            /** Community Name */
+            community_name: string;
+            /** Departments */
+            departments: components["schemas"]["RateRow"][];
+            /**
+             * Frozen
+             * @description 已按月冻结公示（否则为实时统计）
+             */
+            frozen: boolean;
+            /** Generated At */
+            generated_at: string;
+            /** Grids */
+            grids: components["schemas"]["RateRow"][];
+            /** Month */
+            month: string;
+            /** Published At */
+            published_at: string | null;
+            /** Street Name */
+            street_name: string | null;
+            totals: components["schemas"]["RateRow"];
+        };
+        /**
+         * BoardRow
+         * @description One report on the board: no names, phones or exact addresses; coordinates rounded to ~500 m.
+         */
+        BoardRow: {
+            /** Category Name */
+            category_name: string;
+            /** Category Top Name */
+            category_top_name: string;
+            /** Created On */
+            created_on: string | null;
+            /** Handled By */
+            handled_by: string;
+            /** Lat */
+            lat: number | null;
+            /** Lng */
+            lng: number | null;
+            /** Rating */
+            rating: number | null;
+            /** Report Id */
+            report_id: number;
+            /** Resolved On */
+            resolved_on: string | null;
+            /** Responded On */
+            responded_on: string | null;
+            /** Result */
+            result: string;
+            /** Status Label */
+            status_label: string;
+        };
+        /** BoardRows */
+        BoardRows: {
+            /** Items */
+            items: components["schemas"]["BoardRow"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Body_org-import_org */
         "Body_org-import_org": {
             /**
@@ -481,6 +3610,226 @@ export interface components {
              */
             file: string;
         };
+        /** CancelIn */
+        CancelIn: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /** CategoryCount */
+        CategoryCount: {
+            /** Code */
+            code: string;
+            /** Count */
+            count: number;
+            /** Name */
+            name: string;
+        };
+        /** CategoryOut */
+        CategoryOut: {
+            /** Children */
+            children: components["schemas"]["SubCategoryOut"][];
+            /** Code */
+            code: string;
+            default_level: components["schemas"]["Level"];
+            /** Name */
+            name: string;
+        };
+        /** ChangeOut */
+        ChangeOut: {
+            /** Actor Id */
+            actor_id: number | null;
+            /** Actor Name */
+            actor_name: string;
+            /** Created At */
+            created_at: string;
+            /** Field */
+            field: string;
+            /** Field Label */
+            field_label: string;
+            /** Id */
+            id: number;
+            /** Masked */
+            masked: boolean;
+            /** Member Id */
+            member_id: number | null;
+            /** New Value */
+            new_value: string | null;
+            /** Old Value */
+            old_value: string | null;
+        };
+        /**
+         * Channel
+         * @enum {string}
+         */
+        Channel: "app" | "phone" | "visit" | "weather_station" | "hotline";
+        /** CheckInIn */
+        CheckInIn: {
+            /**
+             * Accuracy M
+             * @description 定位精度（米）
+             */
+            accuracy_m?: number | null;
+            /**
+             * At Home
+             * @description 住户是否在家（未遇也要记录）
+             */
+            at_home: boolean;
+            /**
+             * Base Version
+             * @description 修改已上传的走访时：修改所基于的版本号
+             */
+            base_version?: number | null;
+            /**
+             * Client Id
+             * Format: uuid
+             * @description 手机端生成的走访编号（UUID），重发不会重复记录
+             */
+            client_id: string;
+            /** Household Id */
+            household_id: number;
+            /**
+             * Lat
+             * @description 纬度（GCJ-02）
+             */
+            lat?: number | null;
+            /**
+             * Lng
+             * @description 经度（GCJ-02）
+             */
+            lng?: number | null;
+            /** Notes */
+            notes?: string | null;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media）
+             */
+            photo_ids?: number[];
+            /**
+             * Sent At
+             * @description 提交时的手机时间（用于发现手机时间不准）
+             */
+            sent_at?: string | null;
+            /**
+             * Tags
+             * @description 发现的问题，见 GET /api/v1/visits/tags
+             */
+            tags?: string[];
+            /**
+             * Visited At
+             * Format: date-time
+             * @description 走访时间（手机时间，带时区）
+             */
+            visited_at: string;
+        };
+        /** ConflictOut */
+        ConflictOut: {
+            /**
+             * Fields
+             * @description 与服务器内容不同的字段
+             */
+            fields: string[];
+            /** Message */
+            message: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "different_content" | "stale_version" | "unknown_version" | "immutable_changed";
+            /** Server Version */
+            server_version: number;
+        };
+        /**
+         * ConsentChoice
+         * @description What ``wx.requestSubscribeMessage`` answered for one template id.
+         * @enum {string}
+         */
+        ConsentChoice: "accept" | "reject" | "ban" | "filter";
+        /** CountIn */
+        CountIn: {
+            /** Counted */
+            counted: number;
+            /** Item Id */
+            item_id: number;
+        };
+        /**
+         * Currency
+         * @enum {string}
+         */
+        Currency: "hour" | "point";
+        /** DeliberationIn */
+        DeliberationIn: {
+            kind: components["schemas"]["DeliberationKind"];
+            /** Participants */
+            participants?: string[];
+            /** Topic */
+            topic: string;
+            /** Vote Hours */
+            vote_hours?: number | null;
+            /** Vote Options */
+            vote_options?: string[] | null;
+        };
+        /**
+         * DeliberationKind
+         * @enum {string}
+         */
+        DeliberationKind: "residents_council" | "two_committees" | "street_community";
+        /** DeliberationOut */
+        DeliberationOut: {
+            /** Created At */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decision */
+            decision: string | null;
+            /** Id */
+            id: number;
+            kind: components["schemas"]["DeliberationKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** Minutes */
+            minutes: string | null;
+            /** My Vote */
+            my_vote?: string | null;
+            /** Participants */
+            participants: string[];
+            /** Report Id */
+            report_id: number;
+            status: components["schemas"]["DeliberationStatus"];
+            /** Tally */
+            tally: {
+                [key: string]: number;
+            } | null;
+            /** Topic */
+            topic: string;
+            /** Vote Closes At */
+            vote_closes_at: string | null;
+            /** Vote Options */
+            vote_options: string[] | null;
+        };
+        /**
+         * DeliberationStatus
+         * @enum {string}
+         */
+        DeliberationStatus: "open" | "decided";
+        /** DeliverIn */
+        DeliverIn: {
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+            /** Note */
+            note?: string | null;
+            /**
+             * Photo Media Id
+             * @description 送达照片（媒体 id，可选）
+             */
+            photo_media_id?: number | null;
+        };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sending" | "sent" | "uncertain" | "no_template" | "disabled" | "no_account" | "no_consent" | "rejected" | "invalid" | "failed";
         /** DepartmentCreate */
         DepartmentCreate: {
             /** Category */
@@ -527,6 +3876,98 @@ export interface components {
             user_id: number;
         };
         /**
+         * DonorKind
+         * @enum {string}
+         */
+        DonorKind: "unit" | "organisation" | "person";
+        /** DualRegistrationIn */
+        DualRegistrationIn: {
+            /** Community Id */
+            community_id: number;
+            /**
+             * Party Org
+             * @description 所在党组织
+             */
+            party_org: string;
+            /**
+             * Work Unit
+             * @description 工作单位
+             */
+            work_unit: string;
+        };
+        /** DualRegistrationOut */
+        DualRegistrationOut: {
+            /** Community Id */
+            community_id: number | null;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Party Org */
+            party_org: string;
+            /** User Id */
+            user_id: number;
+            /** User Name */
+            user_name: string;
+            /** Work Unit */
+            work_unit: string;
+        };
+        /** EarningIn */
+        EarningIn: {
+            /**
+             * Activity Id
+             * @description 关联活动：同一活动每人只计一次
+             */
+            activity_id?: number | null;
+            /**
+             * Community Id
+             * @description 不填则用该人员所属社区
+             */
+            community_id?: number | null;
+            /** Distance M */
+            distance_m?: number | null;
+            /**
+             * Idempotency Key
+             * @description 客户端生成的请求编号：同一编号只记账一次
+             */
+            idempotency_key: string;
+            kind: components["schemas"]["EarningKind"];
+            /**
+             * Minutes
+             * @description 不填则按社区规则计算（志愿服务）
+             */
+            minutes?: number | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Task Id
+             * @description 关联任务：同一任务每人只计一次
+             */
+            task_id?: number | null;
+            /** @default help */
+            task_kind: components["schemas"]["TaskKind"];
+            /** User Id */
+            user_id: number;
+        };
+        /**
+         * EarningKind
+         * @enum {string}
+         */
+        EarningKind: "earn_service" | "earn_activity";
+        /** EntryOut */
+        EntryOut: {
+            /** Account Id */
+            account_id: number;
+            /** Amount */
+            amount: number;
+            /** Balance After */
+            balance_after: number;
+            currency: components["schemas"]["Currency"];
+            /** Owner Id */
+            owner_id: number;
+            owner_kind: components["schemas"]["OwnerKind"];
+        };
+        /**
          * ErrorBody
          * @description The JSON shape of every error response.
          */
@@ -536,6 +3977,63 @@ export interface components {
             /** Error */
             error: string;
             /** Message */
+            message: string;
+        };
+        /** EscalateIn */
+        EscalateIn: {
+            /** Reason */
+            reason: string;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** EvaluationIn */
+        EvaluationIn: {
+            /** Comment */
+            comment?: string | null;
+            kind: components["schemas"]["EvaluationKind"];
+            /** Score */
+            score: number;
+        };
+        /**
+         * EvaluationKind
+         * @enum {string}
+         */
+        EvaluationKind: "special" | "organisational";
+        /** EvaluationOut */
+        EvaluationOut: {
+            /** Comment */
+            comment: string | null;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            kind: components["schemas"]["EvaluationKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** Report Id */
+            report_id: number;
+            /** Score */
+            score: number;
+            /** Subject User Id */
+            subject_user_id: number | null;
+        };
+        /** FlagOut */
+        FlagOut: {
+            /** Code */
+            code: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Label */
+            label: string;
+            /**
+             * Message
+             * @description 给人看的说明，带数字
+             */
             message: string;
         };
         /** Flags */
@@ -566,6 +4064,34 @@ export interface components {
              */
             is_low_income: boolean;
         };
+        /**
+         * Fulfilment
+         * @enum {string}
+         */
+        Fulfilment: "pickup" | "delivery";
+        /** GiftIn */
+        GiftIn: {
+            /**
+             * Idempotency Key
+             * @description 客户端生成的请求编号：同一编号只记账一次
+             */
+            idempotency_key: string;
+            /**
+             * Minutes
+             * @description 分钟（整数）
+             */
+            minutes: number;
+            /**
+             * Relation
+             * @enum {string}
+             */
+            relation: "父母" | "配偶" | "子女" | "祖父母" | "外祖父母" | "孙子女" | "兄弟姐妹" | "其他亲属";
+            /**
+             * To Phone
+             * @description 家人注册时用的手机号
+             */
+            to_phone: string;
+        };
         /** GrantIn */
         GrantIn: {
             /** Department Id */
@@ -592,10 +4118,102 @@ export interface components {
             /** Role Label */
             role_label: string;
         };
+        /** GridRow */
+        GridRow: {
+            /**
+             * Assigned
+             * @description 联系户数
+             */
+            assigned: number;
+            /**
+             * Coverage
+             * @description 覆盖率（%）
+             */
+            coverage: number | null;
+            /**
+             * Flagged
+             * @description 异常打卡次数
+             */
+            flagged: number;
+            /** Grid Id */
+            grid_id: number | null;
+            /**
+             * Households
+             * @description 住户数（仅网格和合计行）
+             */
+            households: number;
+            /** Name */
+            name: string;
+            /**
+             * Not Home
+             * @description 未遇次数
+             */
+            not_home: number;
+            /** Problems Found */
+            problems_found: number;
+            /** Problems Solved */
+            problems_solved: number;
+            /**
+             * Rejected
+             * @description 不予认可的走访次数
+             */
+            rejected: number;
+            /**
+             * Visited
+             * @description 已走访户数（在家见到）
+             */
+            visited: number;
+            /**
+             * Visits
+             * @description 走访次数
+             */
+            visits: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** HelpKindIn */
+        HelpKindIn: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Skill */
+            skill?: string | null;
+        };
+        /** HelpKindOut */
+        HelpKindOut: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Skill */
+            skill: string | null;
+        };
+        /** HelpKindsIn */
+        HelpKindsIn: {
+            /** Community Id */
+            community_id: number;
+            /** Kinds */
+            kinds: components["schemas"]["HelpKindIn"][];
+        };
+        /** HelpRequestIn */
+        HelpRequestIn: {
+            /**
+             * For User Id
+             * @description 工作人员代居民发起（如电话求助）时填居民 id
+             */
+            for_user_id?: number | null;
+            /** Help Kind */
+            help_kind: string;
+            /** Lat */
+            lat?: number | null;
+            /** Lng */
+            lng?: number | null;
+            /** Note */
+            note?: string | null;
         };
         /** HouseholdCreate */
         HouseholdCreate: {
@@ -676,6 +4294,223 @@ export interface components {
             /** Units Created */
             units_created: number;
         };
+        /** InboxItemOut */
+        InboxItemOut: {
+            /** Body */
+            body: string;
+            /** Created At */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Link */
+            link: string | null;
+            /** Read At */
+            read_at: string | null;
+            /**
+             * Silent
+             * @description 免打扰期间或已屏蔽的类型：不弹出提醒，次日汇总
+             */
+            silent: boolean;
+            /** Title */
+            title: string;
+            urgency: components["schemas"]["Urgency"];
+        };
+        /** InboxPage */
+        InboxPage: {
+            /** Items */
+            items: components["schemas"]["InboxItemOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Unread */
+            unread: number;
+        };
+        /** ItemIn */
+        ItemIn: {
+            /** Category */
+            category: string;
+            /**
+             * Low Stock At
+             * @default 5
+             */
+            low_stock_at: number;
+            /** Monthly Limit */
+            monthly_limit?: number | null;
+            /** Name */
+            name: string;
+            /** Photo Media Id */
+            photo_media_id?: number | null;
+            /** Price Points */
+            price_points: number;
+            /** Unit */
+            unit: string;
+        };
+        /** ItemOut */
+        ItemOut: {
+            /** Category */
+            category: string;
+            /** Held */
+            held: number;
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Is Low */
+            is_low: boolean;
+            /** Low Stock At */
+            low_stock_at: number;
+            /** Monthly Limit */
+            monthly_limit: number | null;
+            /**
+             * My Remaining
+             * @description 本户本月还可兑换的数量（无限额时为空）
+             */
+            my_remaining?: number | null;
+            /** Name */
+            name: string;
+            /** Photo Media Id */
+            photo_media_id: number | null;
+            /** Price Points */
+            price_points: number;
+            /** Stock */
+            stock: number;
+            /** Store Id */
+            store_id: number;
+            /** Unit */
+            unit: string;
+        };
+        /** ItemUpdate */
+        ItemUpdate: {
+            /** Category */
+            category?: string | null;
+            /** Is Active */
+            is_active?: boolean | null;
+            /** Low Stock At */
+            low_stock_at?: number | null;
+            /** Monthly Limit */
+            monthly_limit?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Photo Media Id */
+            photo_media_id?: number | null;
+            /** Price Points */
+            price_points?: number | null;
+            /** Unit */
+            unit?: string | null;
+        };
+        /** KindOut */
+        KindOut: {
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+        };
+        /** KindTotal */
+        KindTotal: {
+            /** Count */
+            count: number;
+            /** Credits */
+            credits: number;
+            /** Debits */
+            debits: number;
+            kind: components["schemas"]["TransferKind"];
+            /** Kind Label */
+            kind_label: string;
+        };
+        /** Leaderboard */
+        Leaderboard: {
+            /** Period */
+            period: string;
+            /** Rows */
+            rows: components["schemas"]["LeaderboardRow"][];
+            /** Unit Id */
+            unit_id: number;
+            /** Unit Name */
+            unit_name: string;
+        };
+        /** LeaderboardRow */
+        LeaderboardRow: {
+            /** Minutes */
+            minutes: number;
+            /** Name */
+            name: string;
+            /** Rank */
+            rank: number;
+            /** Stars */
+            stars: number;
+            /** User Id */
+            user_id: number;
+        };
+        /** LedgerOut */
+        LedgerOut: {
+            /** Contact Name */
+            contact_name: string | null;
+            /** Contact Phone */
+            contact_phone: string | null;
+            /** Disability Status */
+            disability_status: string | null;
+            /** Head Id Number */
+            head_id_number: string | null;
+            /** Head Name */
+            head_name: string | null;
+            /** Health Status */
+            health_status: string | null;
+            /** Household Id */
+            household_id: number;
+            /** Label */
+            label: string;
+            /** Masked */
+            masked: boolean;
+            /** Members */
+            members: components["schemas"]["MemberOut"][];
+            /** People Living */
+            people_living: number | null;
+            /**
+             * Registered Members
+             * @description 户籍登记人数（来自住户档案）
+             */
+            registered_members: number;
+            /** Special Situation */
+            special_situation: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /**
+             * Version
+             * @description 0：尚未建立台账
+             */
+            version: number;
+        };
+        /** LedgerReportOut */
+        LedgerReportOut: {
+            /** Grids */
+            grids: components["schemas"]["GridRow"][];
+            /** Month */
+            month: string;
+            total: components["schemas"]["GridRow"];
+            unit: components["schemas"]["UnitRef"];
+            /** Visitors */
+            visitors: components["schemas"]["VisitorRow"][];
+        };
+        /**
+         * Level
+         * @description Graded handling (分级办理): who owns the report now.
+         * @enum {string}
+         */
+        Level: "grid" | "community" | "street";
+        /** LineIn */
+        LineIn: {
+            /** Item Id */
+            item_id: number;
+            /** Qty */
+            qty: number;
+        };
         /** Me */
         Me: {
             /** Has Password */
@@ -692,6 +4527,339 @@ export interface components {
             /** Roles */
             roles: components["schemas"]["GrantOut"][];
         };
+        /** MediaOut */
+        MediaOut: {
+            /** Content Type */
+            content_type: string;
+            /** Created At */
+            created_at: string;
+            /** Height */
+            height: number;
+            /** Id */
+            id: number;
+            /** Size */
+            size: number;
+            /**
+             * Url
+             * @description 签名的短期链接（约 15 分钟内有效），可直接用于 <image src>
+             */
+            url: string;
+            /** Width */
+            width: number;
+        };
+        /** MemberOut */
+        MemberOut: {
+            /** Birth Year */
+            birth_year: number | null;
+            /**
+             * Disability Status
+             * @description 默认脱敏
+             */
+            disability_status: string | null;
+            /**
+             * Health Status
+             * @description 默认脱敏
+             */
+            health_status: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Id Number
+             * @description 默认脱敏
+             */
+            id_number: string | null;
+            /** Living Here */
+            living_here: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Phone
+             * @description 默认脱敏
+             */
+            phone: string | null;
+            /** Relation */
+            relation: string | null;
+            /** Version */
+            version: number;
+        };
+        /** MemberPatch */
+        MemberPatch: {
+            /** Birth Year */
+            birth_year?: number | null;
+            /** Disability Status */
+            disability_status?: string | null;
+            /** Health Status */
+            health_status?: string | null;
+            /** Id Number */
+            id_number?: string | null;
+            /** Living Here */
+            living_here?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Relation */
+            relation?: string | null;
+            /** Version */
+            version: number;
+        };
+        /** MergeIn */
+        MergeIn: {
+            /** Into Report Id */
+            into_report_id: number;
+            /** Note */
+            note?: string | null;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** MonthOut */
+        MonthOut: {
+            /** Grid Id */
+            grid_id: number | null;
+            /**
+             * Id
+             * @description 尚未提交过时为空
+             */
+            id: number | null;
+            /** @description 已提交的台账：当前数字（提交后又上传的走访会让它不同） */
+            live: components["schemas"]["MonthStats"] | null;
+            /** Month */
+            month: string;
+            /** Return Reason */
+            return_reason: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /** Reviewed By Id */
+            reviewed_by_id: number | null;
+            /** @description 已提交的台账为提交时的数字，否则为当前数字 */
+            stats: components["schemas"]["MonthStats"];
+            status: components["schemas"]["MonthStatus"];
+            /** Status Label */
+            status_label: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Version */
+            version: number;
+            /** Visitor Id */
+            visitor_id: number;
+            /** Visitor Name */
+            visitor_name: string;
+        };
+        /** MonthStats */
+        MonthStats: {
+            /**
+             * Assigned
+             * @description 联系户数
+             */
+            assigned: number;
+            /**
+             * Coverage
+             * @description 覆盖率（%）
+             */
+            coverage: number | null;
+            /**
+             * Flagged
+             * @description 异常打卡次数
+             */
+            flagged: number;
+            /**
+             * Households
+             * @description 住户数（仅网格和合计行）
+             */
+            households: number;
+            /**
+             * Not Home
+             * @description 未遇次数
+             */
+            not_home: number;
+            /** Problems Found */
+            problems_found: number;
+            /** Problems Solved */
+            problems_solved: number;
+            /**
+             * Rejected
+             * @description 不予认可的走访次数
+             */
+            rejected: number;
+            /**
+             * Visited
+             * @description 已走访户数（在家见到）
+             */
+            visited: number;
+            /**
+             * Visits
+             * @description 走访次数
+             */
+            visits: number;
+        };
+        /**
+         * MonthStatus
+         * @enum {string}
+         */
+        MonthStatus: "draft" | "submitted" | "approved" | "returned";
+        /** MonthlyStatement */
+        MonthlyStatement: {
+            /** Account Id */
+            account_id: number | null;
+            /** By Kind */
+            by_kind: components["schemas"]["KindTotal"][];
+            /** Closing Balance */
+            closing_balance: number;
+            /** Credits */
+            credits: number;
+            currency: components["schemas"]["Currency"];
+            /** Debits */
+            debits: number;
+            /** Month */
+            month: string;
+            /** Opening Balance */
+            opening_balance: number;
+        };
+        /**
+         * MovementIn
+         * @description A donation (donor, date, receipt), purchase, adjustment (signed, with a reason) or return.
+         */
+        MovementIn: {
+            /** Donated On */
+            donated_on?: string | null;
+            donor_kind?: components["schemas"]["DonorKind"] | null;
+            /** Donor Name */
+            donor_name?: string | null;
+            kind: components["schemas"]["MovementKind"];
+            /** Qty */
+            qty: number;
+            /** Reason */
+            reason?: string | null;
+            /** Receipt No */
+            receipt_no?: string | null;
+        };
+        /**
+         * MovementKind
+         * @enum {string}
+         */
+        MovementKind: "donation" | "purchase" | "adjustment" | "transfer_in" | "transfer_out" | "order_out" | "return";
+        /** MovementOut */
+        MovementOut: {
+            /** Actor Id */
+            actor_id: number | null;
+            /** Created At */
+            created_at: string;
+            /** Donated On */
+            donated_on: string | null;
+            donor_kind: components["schemas"]["DonorKind"] | null;
+            /** Donor Name */
+            donor_name: string | null;
+            /** Id */
+            id: number;
+            /** Item Id */
+            item_id: number;
+            kind: components["schemas"]["MovementKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** On Hand After */
+            on_hand_after: number;
+            /** Order Id */
+            order_id: number | null;
+            /** Qty */
+            qty: number;
+            /** Reason */
+            reason: string | null;
+            /** Receipt No */
+            receipt_no: string | null;
+        };
+        /** MyLedger */
+        MyLedger: {
+            /** Earned Minutes */
+            earned_minutes: number;
+            /** Gift Cap Minutes */
+            gift_cap_minutes: number;
+            /**
+             * Gift Used Minutes
+             * @description 本年度已转赠家人的分钟数
+             */
+            gift_used_minutes: number;
+            hours: components["schemas"]["Summary"];
+            /** Next Star Hours */
+            next_star_hours: number | null;
+            points: components["schemas"]["Summary"];
+            /** Show On Leaderboard */
+            show_on_leaderboard: boolean;
+            /**
+             * Stars
+             * @description 奉献嘉评星级（按累计服务时长）
+             */
+            stars: number;
+        };
+        /** OfferToIn */
+        OfferToIn: {
+            /** Volunteer Id */
+            volunteer_id: number;
+        };
+        /** OrderIn */
+        OrderIn: {
+            /**
+             * For User Id
+             * @description 工作人员代居民下单（如电话预约）时填居民 id
+             */
+            for_user_id?: number | null;
+            fulfilment: components["schemas"]["Fulfilment"];
+            /** Lines */
+            lines: components["schemas"]["LineIn"][];
+            /** Note */
+            note?: string | null;
+            /** Store Id */
+            store_id: number;
+        };
+        /** OrderLineOut */
+        OrderLineOut: {
+            /** Item Id */
+            item_id: number;
+            /** Name */
+            name: string;
+            /** Price Points */
+            price_points: number;
+            /** Qty */
+            qty: number;
+        };
+        /** OrderOut */
+        OrderOut: {
+            /** Cancelled At */
+            cancelled_at: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /** Created At */
+            created_at: string;
+            fulfilment: components["schemas"]["Fulfilment"];
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["OrderLineOut"][];
+            /** Note */
+            note: string | null;
+            /** On Behalf */
+            on_behalf: boolean;
+            /** Placed By Id */
+            placed_by_id: number;
+            /** Resident Id */
+            resident_id: number;
+            status: components["schemas"]["OrderStatus"];
+            /** Status Label */
+            status_label: string;
+            /** Store Id */
+            store_id: number;
+            /** Task Id */
+            task_id: number | null;
+            /** Total Points */
+            total_points: number;
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "confirmed" | "handed_over" | "completed" | "cancelled";
         /**
          * OrgLevel
          * @enum {string}
@@ -737,10 +4905,64 @@ export interface components {
          * @enum {string}
          */
         OutboxStatus: "pending" | "running" | "done" | "dead";
+        /**
+         * OwnerKind
+         * @enum {string}
+         */
+        OwnerKind: "user" | "issuer" | "store" | "escrow";
+        /** Page[AccountOut] */
+        Page_AccountOut_: {
+            /** Items */
+            items: components["schemas"]["AccountOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[AssignmentOut] */
+        Page_AssignmentOut_: {
+            /** Items */
+            items: components["schemas"]["AssignmentOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ChangeOut] */
+        Page_ChangeOut_: {
+            /** Items */
+            items: components["schemas"]["ChangeOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[DualRegistrationOut] */
+        Page_DualRegistrationOut_: {
+            /** Items */
+            items: components["schemas"]["DualRegistrationOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[HouseholdOut] */
         Page_HouseholdOut_: {
             /** Items */
             items: components["schemas"]["HouseholdOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[MonthOut] */
+        Page_MonthOut_: {
+            /** Items */
+            items: components["schemas"]["MonthOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[MovementOut] */
+        Page_MovementOut_: {
+            /** Items */
+            items: components["schemas"]["MovementOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[OrderOut] */
+        Page_OrderOut_: {
+            /** Items */
+            items: components["schemas"]["OrderOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -751,10 +4973,59 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[PendingAwardOut] */
+        Page_PendingAwardOut_: {
+            /** Items */
+            items: components["schemas"]["PendingAwardOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ProfileOut] */
+        Page_ProfileOut_: {
+            /** Items */
+            items: components["schemas"]["ProfileOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ReportItem] */
+        Page_ReportItem_: {
+            /** Items */
+            items: components["schemas"]["ReportItem"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[StatementLine] */
+        Page_StatementLine_: {
+            /** Items */
+            items: components["schemas"]["StatementLine"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[TaskOut] */
+        Page_TaskOut_: {
+            /** Items */
+            items: components["schemas"]["TaskOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[TransferOut] */
+        Page_TransferOut_: {
+            /** Items */
+            items: components["schemas"]["TransferOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[UnitOut] */
         Page_UnitOut_: {
             /** Items */
             items: components["schemas"]["UnitOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[UnreachableOut] */
+        Page_UnreachableOut_: {
+            /** Items */
+            items: components["schemas"]["UnreachableOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -765,6 +5036,50 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[VisitOut] */
+        Page_VisitOut_: {
+            /** Items */
+            items: components["schemas"]["VisitOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[WhistleTargetOut] */
+        Page_WhistleTargetOut_: {
+            /** Items */
+            items: components["schemas"]["WhistleTargetOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** PairingIn */
+        PairingIn: {
+            /** Note */
+            note?: string | null;
+            /** Resident Id */
+            resident_id: number;
+            /** Volunteer Id */
+            volunteer_id: number;
+        };
+        /** PairingOut */
+        PairingOut: {
+            /** Active */
+            active: boolean;
+            /** Ended At */
+            ended_at: string | null;
+            /** Id */
+            id: number;
+            /** Note */
+            note: string | null;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Started At */
+            started_at: string;
+            /** Volunteer Id */
+            volunteer_id: number;
+            /** Volunteer Name */
+            volunteer_name: string;
+        };
         /** PasswordLoginIn */
         PasswordLoginIn: {
             /** Password */
@@ -774,6 +5089,50 @@ export interface components {
              * @description 11 位手机号
              */
             phone: string;
+        };
+        /** PendingAwardOut */
+        PendingAwardOut: {
+            /** Amount */
+            amount: number;
+            /** Community Id */
+            community_id: number | null;
+            /** Created At */
+            created_at: string;
+            currency: components["schemas"]["Currency"];
+            /** Decided At */
+            decided_at: string | null;
+            /** Decided By Id */
+            decided_by_id: number | null;
+            /** Decision Note */
+            decision_note: string | null;
+            /** Id */
+            id: number;
+            /** Reason */
+            reason: string;
+            /** Recipient Id */
+            recipient_id: number;
+            /** Requested By Id */
+            requested_by_id: number;
+            status: components["schemas"]["AwardStatus"];
+            /** Transfer Id */
+            transfer_id: number | null;
+        };
+        /**
+         * Period
+         * @enum {string}
+         */
+        Period: "all" | "year" | "month";
+        /** PersonOut */
+        PersonOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Phone
+             * @description 默认脱敏；?reveal=true 显示完整号码（留痕）
+             */
+            phone?: string | null;
         };
         /** PhoneBindIn */
         PhoneBindIn: {
@@ -789,16 +5148,1227 @@ export interface components {
             /** @description 换绑到社区登记的账号时返回新的登录凭证 */
             tokens: components["schemas"]["TokenPair"] | null;
         };
+        /** PhotoOut */
+        PhotoOut: {
+            /** Id */
+            id: number;
+            /** Url */
+            url: string;
+        };
+        /** PlanCounts */
+        PlanCounts: {
+            /** Done */
+            done: number;
+            /** Due */
+            due: number;
+            /** None */
+            none: number;
+            /** Overdue */
+            overdue: number;
+            /** Total */
+            total: number;
+        };
+        /** PlanItem */
+        PlanItem: {
+            /**
+             * Attempts In Slot
+             * @description 本轮上门未遇的次数
+             */
+            attempts_in_slot: number;
+            /** Building Id */
+            building_id: number;
+            /**
+             * Cadence
+             * @description 走访频次，如 每周1次
+             */
+            cadence: string | null;
+            /**
+             * Distance M
+             * @description 距您当前位置（米），提供位置时返回
+             */
+            distance_m: number | null;
+            /**
+             * Due By
+             * @description 本轮应在此时间前走访
+             */
+            due_by: string | null;
+            /** Household Id */
+            household_id: number;
+            /** Label */
+            label: string;
+            /** Last Visited At */
+            last_visited_at: string | null;
+            /**
+             * Lat
+             * @description 楼栋位置
+             */
+            lat: number | null;
+            /** Lng */
+            lng: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "overdue" | "due" | "done" | "none";
+            /** Status Label */
+            status_label: string;
+            /** Visits In Slot */
+            visits_in_slot: number;
+        };
+        /** PlanOut */
+        PlanOut: {
+            /** As Of */
+            as_of: string;
+            counts: components["schemas"]["PlanCounts"];
+            /** Items */
+            items: components["schemas"]["PlanItem"][];
+            /** Policies */
+            policies: components["schemas"]["PlanPolicy"][];
+            /** Visitor Id */
+            visitor_id: number;
+        };
+        /** PlanPolicy */
+        PlanPolicy: {
+            /** Community Id */
+            community_id: number | null;
+            /** Fence M */
+            fence_m: number;
+            /** Rules */
+            rules: components["schemas"]["RuleOut"][];
+        };
+        /** PolicyIn */
+        PolicyIn: {
+            /**
+             * Fence M
+             * @description 打卡位置距楼栋超过该距离即标记异常（米）
+             */
+            fence_m: number;
+            /** Rules */
+            rules: components["schemas"]["RuleIn"][];
+            /**
+             * Version
+             * @description 修改所基于的版本号（默认规则为 0）
+             */
+            version?: number | null;
+        };
+        /** PolicyOut */
+        PolicyOut: {
+            /** Community Id */
+            community_id: number;
+            /** Fence M */
+            fence_m: number;
+            /** Is Default */
+            is_default: boolean;
+            /** Rules */
+            rules: components["schemas"]["RuleOut"][];
+            /** Version */
+            version: number;
+        };
+        /** PositionIn */
+        PositionIn: {
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+        };
+        /** PreferencesOut */
+        PreferencesOut: {
+            /** Kinds */
+            kinds: components["schemas"]["KindOut"][];
+            /** Muted Kinds */
+            muted_kinds: string[];
+            quiet_hours: components["schemas"]["QuietHours"] | null;
+        };
+        /** PresenceIn */
+        PresenceIn: {
+            /** Available */
+            available: boolean;
+            /** Lat */
+            lat?: number | null;
+            /** Lng */
+            lng?: number | null;
+        };
+        /** PresenceOut */
+        PresenceOut: {
+            /** Available */
+            available: boolean;
+            /** Lat */
+            lat: number | null;
+            /** Lng */
+            lng: number | null;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /** ProblemOut */
+        ProblemOut: {
+            /** Id */
+            id: number;
+            /** Report Id */
+            report_id: number | null;
+            /** Solve Note */
+            solve_note: string | null;
+            /** Solved */
+            solved: boolean;
+            /** Solved At */
+            solved_at: string | null;
+            /** Tag */
+            tag: string;
+            /** Tag Label */
+            tag_label: string;
+        };
+        /** ProblemReportIn */
+        ProblemReportIn: {
+            /**
+             * Category
+             * @description 上报分类；不填按问题类型的默认分类
+             */
+            category?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Photo Ids */
+            photo_ids?: number[];
+        };
+        /** ProblemReportOut */
+        ProblemReportOut: {
+            /** On Behalf */
+            on_behalf: boolean;
+            /** Problem Id */
+            problem_id: number;
+            /** Report Id */
+            report_id: number;
+            /** Reporter Id */
+            reporter_id: number;
+        };
+        /** ProblemSolveIn */
+        ProblemSolveIn: {
+            /** Note */
+            note: string;
+        };
+        /**
+         * ProfileIn
+         * @description Only the fields sent change (null clears one). ``version``: the ledger version you saw (0: none yet).
+         */
+        ProfileIn: {
+            /** Contact Name */
+            contact_name?: string | null;
+            /** Contact Phone */
+            contact_phone?: string | null;
+            /** Disability Status */
+            disability_status?: string | null;
+            /** Head Id Number */
+            head_id_number?: string | null;
+            /** Head Name */
+            head_name?: string | null;
+            /** Health Status */
+            health_status?: string | null;
+            /**
+             * People Living
+             * @description 实际居住人数
+             */
+            people_living?: number | null;
+            /** Special Situation */
+            special_situation?: string | null;
+            /** Version */
+            version: number;
+        };
+        /** ProfileOut */
+        ProfileOut: {
+            /** Active Tasks */
+            active_tasks: number;
+            /** Availability */
+            availability: string;
+            /** Community Id */
+            community_id: number | null;
+            /** Completed Tasks */
+            completed_tasks: number;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Id Number Masked */
+            id_number_masked: string;
+            /** Is Party Member */
+            is_party_member: boolean;
+            /** Is Veteran */
+            is_veteran: boolean;
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+            /** Max Active */
+            max_active: number;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Real Name */
+            real_name: string;
+            /** Service Radius M */
+            service_radius_m: number;
+            /** Skills */
+            skills: string[];
+            status: components["schemas"]["VolunteerStatus"];
+            /** Status Label */
+            status_label: string;
+            /** User Id */
+            user_id: number;
+        };
+        /** ProfileSensitive */
+        ProfileSensitive: {
+            /** Id */
+            id: number;
+            /** Id Number */
+            id_number: string;
+            /** Phone */
+            phone: string | null;
+            /** Real Name */
+            real_name: string;
+        };
+        /** ProfileUpdate */
+        ProfileUpdate: {
+            area?: components["schemas"]["ServiceArea"] | null;
+            /** Availability */
+            availability?: string | null;
+            /** Skills */
+            skills?: string[] | null;
+        };
+        /** ProgressIn */
+        ProgressIn: {
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
+            /** Note */
+            note: string;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media），最多 9 张
+             */
+            photo_ids?: number[];
+        };
+        /** ProvideInfoIn */
+        ProvideInfoIn: {
+            /** Note */
+            note: string;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media），最多 9 张
+             */
+            photo_ids?: number[];
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** QuietHours */
+        QuietHours: {
+            /**
+             * End
+             * @description 结束，北京时间 HH:MM（可跨零点）
+             */
+            end: string;
+            /**
+             * Start
+             * @description 开始，北京时间 HH:MM
+             */
+            start: string;
+        };
+        /** RateIn */
+        RateIn: {
+            /** @default app */
+            channel: components["schemas"]["RatingChannel"];
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Score
+             * @description 1–5 分；1–2 分会退回上一级重新办理
+             */
+            score: number;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** RateRow */
+        RateRow: {
+            /** Name */
+            name: string;
+            /** Overdue */
+            overdue: number;
+            /** Rated */
+            rated: number;
+            /**
+             * Resolution Rate
+             * @description 解决率（%）
+             */
+            resolution_rate: number | null;
+            /** Resolved */
+            resolved: number;
+            /** Responded On Time */
+            responded_on_time: number;
+            /**
+             * Response Due
+             * @description 应响应数：已响应的，加上受理时限已过的
+             */
+            response_due: number;
+            /**
+             * Response Rate
+             * @description 响应率（%）
+             */
+            response_rate: number | null;
+            /**
+             * Satisfaction Rate
+             * @description 满意率（%）：评价 3–5 分占已评价的比例
+             */
+            satisfaction_rate: number | null;
+            /** Satisfied */
+            satisfied: number;
+            /** Total */
+            total: number;
+            /**
+             * Unit Id
+             * @description 网格 / 部门 id；“社区直办”为空
+             */
+            unit_id: number | null;
+        };
+        /**
+         * RatingChannel
+         * @enum {string}
+         */
+        RatingChannel: "app" | "phone";
+        /** ReadAllIn */
+        ReadAllIn: {
+            /**
+             * Up To
+             * @description 只标记不晚于这一条的通知（列表顶部的 id）
+             */
+            up_to?: number | null;
+        };
+        /** ReadAllOut */
+        ReadAllOut: {
+            /** Updated */
+            updated: number;
+        };
+        /** ReassignIn */
+        ReassignIn: {
+            /** Reason */
+            reason: string;
+            /**
+             * Unit Id
+             * @description 改派到的网格、社区或街道（须在您的管辖范围内）
+             */
+            unit_id: number;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** RedemptionIn */
+        RedemptionIn: {
+            /**
+             * Idempotency Key
+             * @description 客户端生成的请求编号：同一编号只记账一次
+             */
+            idempotency_key: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Points
+             * @description 积分（整数）
+             */
+            points: number;
+            /** Store Id */
+            store_id: number;
+        };
+        /** RedemptionPreviewOut */
+        RedemptionPreviewOut: {
+            /** Balance */
+            balance: number;
+            /** Balance After */
+            balance_after: number;
+            /** Enough */
+            enough: boolean;
+            /** Min Balance */
+            min_balance: number;
+            /** Points */
+            points: number;
+            /** Shortfall */
+            shortfall: number;
+        };
         /** RefreshIn */
         RefreshIn: {
             /** Refresh Token */
             refresh_token: string;
+        };
+        /** RegistrationIn */
+        RegistrationIn: {
+            area: components["schemas"]["ServiceArea"];
+            /**
+             * Availability
+             * @description 每周 168 个小时（周一 0 点起），1 = 可服务
+             */
+            availability?: string | null;
+            /** Community Id */
+            community_id: number;
+            /**
+             * Id Number
+             * @description 18 位身份证号，加密保存，只显示脱敏值
+             */
+            id_number: string;
+            /**
+             * Is Party Member
+             * @default false
+             */
+            is_party_member: boolean;
+            /**
+             * Is Veteran
+             * @default false
+             */
+            is_veteran: boolean;
+            /** Real Name */
+            real_name: string;
+            /** Skills */
+            skills?: string[];
+        };
+        /** ReportIn */
+        ReportIn: {
+            /** Address */
+            address?: string | null;
+            /** Building Id */
+            building_id?: number | null;
+            /**
+             * Category
+             * @description 子类代码，见 GET /api/v1/reports/categories
+             */
+            category: string;
+            /** @default app */
+            channel: components["schemas"]["Channel"];
+            /** Description */
+            description: string;
+            /**
+             * Lat
+             * @description 纬度（GCJ-02）
+             */
+            lat?: number | null;
+            /**
+             * Lng
+             * @description 经度（GCJ-02）
+             */
+            lng?: number | null;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media），最多 9 张
+             */
+            photo_ids?: number[];
+            /**
+             * Resident Id
+             * @description 工作人员代居民上报时：居民的用户 id
+             */
+            resident_id?: number | null;
+        };
+        /** ReportItem */
+        ReportItem: {
+            /** Category */
+            category: string;
+            /** Category Name */
+            category_name: string;
+            /** Community Name */
+            community_name: string | null;
+            /** Created At */
+            created_at: string;
+            /** Due At */
+            due_at: string | null;
+            /** Grid Name */
+            grid_name: string | null;
+            /** Id */
+            id: number;
+            level: components["schemas"]["Level"];
+            /** Level Label */
+            level_label: string;
+            /** Overdue */
+            overdue: boolean;
+            status: components["schemas"]["ReportStatus"];
+            /** Status Label */
+            status_label: string;
+            /** Summary */
+            summary: string;
+            /** Support Count */
+            support_count: number;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Address */
+            address: string | null;
+            assignee?: components["schemas"]["PersonOut"] | null;
+            /** Building Id */
+            building_id: number | null;
+            /**
+             * Can Handle
+             * @description 我可以受理 / 办结 / 上报该上报
+             */
+            can_handle: boolean;
+            /** Category */
+            category: string;
+            /** Category Name */
+            category_name: string;
+            /** Category Top Name */
+            category_top_name: string;
+            channel: components["schemas"]["Channel"];
+            /** Closed At */
+            closed_at: string | null;
+            /** Community Name */
+            community_name: string | null;
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Due At */
+            due_at: string | null;
+            /** Escalations */
+            escalations?: number | null;
+            filed_by?: components["schemas"]["PersonOut"] | null;
+            /** Grid Name */
+            grid_name: string | null;
+            /** Id */
+            id: number;
+            /** Lat */
+            lat: number | null;
+            level: components["schemas"]["Level"];
+            /** Level Label */
+            level_label: string;
+            /** Lng */
+            lng: number | null;
+            /** Merged Into Id */
+            merged_into_id: number | null;
+            /**
+             * Mine
+             * @description 我是上报人
+             */
+            mine: boolean;
+            /** Overdue */
+            overdue: boolean;
+            /** Photos */
+            photos: components["schemas"]["PhotoOut"][];
+            /** Public Note */
+            public_note: string | null;
+            /** Rating */
+            rating: number | null;
+            reporter?: components["schemas"]["PersonOut"] | null;
+            /** Resolution Note */
+            resolution_note: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Responded At */
+            responded_at: string | null;
+            status: components["schemas"]["ReportStatus"];
+            /** Status Label */
+            status_label: string;
+            /** Summary */
+            summary: string;
+            /** Support Count */
+            support_count: number;
+            /** Version */
+            version: number;
+            /** Was Overdue */
+            was_overdue?: boolean | null;
+        };
+        /**
+         * ReportStatus
+         * @enum {string}
+         */
+        ReportStatus: "submitted" | "accepted" | "need_info" | "resolved" | "closed" | "withdrawn" | "merged";
+        /** RequestInfoIn */
+        RequestInfoIn: {
+            /** Question */
+            question: string;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** ReturnIn */
+        ReturnIn: {
+            /** Reason */
+            reason: string;
+            /** Version */
+            version?: number | null;
+        };
+        /** ReversalIn */
+        ReversalIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** ReviewIn */
+        ReviewIn: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "accept" | "reject";
+            /** Note */
+            note?: string | null;
         };
         /**
          * Role
          * @enum {string}
          */
         Role: "resident" | "volunteer" | "party_member" | "building_head" | "grid_worker" | "grid_leader" | "community_staff" | "street_staff" | "department_staff" | "admin";
+        /** RuleIn */
+        RuleIn: {
+            /** Flags */
+            flags?: ("is_elderly" | "is_living_alone" | "is_disabled" | "is_low_income" | "is_hardship")[];
+            /** Name */
+            name: string;
+            /**
+             * Per
+             * @enum {string}
+             */
+            per: "week" | "month";
+            /** Times */
+            times: number;
+        };
+        /** RuleOut */
+        RuleOut: {
+            /** Cadence */
+            cadence: string;
+            /** Flags */
+            flags: string[];
+            /** Name */
+            name: string;
+            /**
+             * Per
+             * @enum {string}
+             */
+            per: "week" | "month";
+            /** Times */
+            times: number;
+        };
+        /** RulesIn */
+        RulesIn: {
+            /** Allowance Max Points */
+            allowance_max_points: number;
+            /**
+             * Allowance Points
+             * @description 住户标记 → 每月积分：is_elderly 高龄、is_living_alone 空巢、is_disabled 残疾、is_low_income 低保、is_hardship 困难
+             */
+            allowance_points?: {
+                [key: string]: number;
+            };
+            /** Award Threshold Minutes */
+            award_threshold_minutes: number;
+            /** Award Threshold Points */
+            award_threshold_points: number;
+            /** Credit Limit Minutes */
+            credit_limit_minutes: number;
+            /** Credit Limit Points */
+            credit_limit_points: number;
+            /** Delivery Base Minutes */
+            delivery_base_minutes: number;
+            /** Delivery Minutes Per Km */
+            delivery_minutes_per_km: number;
+            /**
+             * Expiry Years
+             * @description 空：时长永不过期
+             */
+            expiry_years?: number | null;
+            /** Gift Yearly Cap Minutes */
+            gift_yearly_cap_minutes: number;
+            /** Help Base Minutes */
+            help_base_minutes: number;
+            /** Help Minutes Per Km */
+            help_minutes_per_km: number;
+            /** Max Minutes Per Task */
+            max_minutes_per_task: number;
+            /** Points Per Hour */
+            points_per_hour: number;
+            /** Star Thresholds Hours */
+            star_thresholds_hours: number[];
+        };
+        /** RulesOut */
+        RulesOut: {
+            /** Allowance Max Points */
+            allowance_max_points: number;
+            /**
+             * Allowance Points
+             * @description 住户标记 → 每月积分：is_elderly 高龄、is_living_alone 空巢、is_disabled 残疾、is_low_income 低保、is_hardship 困难
+             */
+            allowance_points?: {
+                [key: string]: number;
+            };
+            /** Award Threshold Minutes */
+            award_threshold_minutes: number;
+            /** Award Threshold Points */
+            award_threshold_points: number;
+            /** Community Id */
+            community_id: number;
+            /** Credit Limit Minutes */
+            credit_limit_minutes: number;
+            /** Credit Limit Points */
+            credit_limit_points: number;
+            /** Delivery Base Minutes */
+            delivery_base_minutes: number;
+            /** Delivery Minutes Per Km */
+            delivery_minutes_per_km: number;
+            /**
+             * Expiry Years
+             * @description 空：时长永不过期
+             */
+            expiry_years?: number | null;
+            /** Gift Yearly Cap Minutes */
+            gift_yearly_cap_minutes: number;
+            /** Help Base Minutes */
+            help_base_minutes: number;
+            /** Help Minutes Per Km */
+            help_minutes_per_km: number;
+            /** Max Minutes Per Task */
+            max_minutes_per_task: number;
+            /** Points Per Hour */
+            points_per_hour: number;
+            /** Star Thresholds Hours */
+            star_thresholds_hours: number[];
+        };
+        /** ServiceArea */
+        ServiceArea: {
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+            /**
+             * Radius M
+             * @default 3000
+             */
+            radius_m: number;
+        };
+        /** SignupOut */
+        SignupOut: {
+            /** Activity Id */
+            activity_id: number;
+            /** Check In At */
+            check_in_at: string | null;
+            /** Check Out At */
+            check_out_at: string | null;
+            /** Credited Minutes */
+            credited_minutes?: number | null;
+            status: components["schemas"]["SignupStatus"];
+            /** Volunteer Id */
+            volunteer_id: number;
+        };
+        /**
+         * SignupStatus
+         * @enum {string}
+         */
+        SignupStatus: "signed_up" | "cancelled" | "checked_in" | "checked_out";
+        /** SimilarOut */
+        SimilarOut: {
+            /** Category Name */
+            category_name: string;
+            /** Created On */
+            created_on: string;
+            /**
+             * Distance M
+             * @description 大致距离（取整到 50 米）
+             */
+            distance_m: number;
+            /** Id */
+            id: number;
+            /** Status Label */
+            status_label: string;
+            /** Support Count */
+            support_count: number;
+            /** Supported */
+            supported: boolean;
+        };
+        /** SpanOut */
+        SpanOut: {
+            /** Assigned By Id */
+            assigned_by_id: number | null;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /** Ended By Id */
+            ended_by_id: number | null;
+            /** Reason */
+            reason: string | null;
+            /** Started At */
+            started_at: string;
+            /** Visitor Id */
+            visitor_id: number;
+            /** Visitor Name */
+            visitor_name: string;
+        };
+        /** StaffProfileUpdate */
+        StaffProfileUpdate: {
+            area?: components["schemas"]["ServiceArea"] | null;
+            /** Availability */
+            availability?: string | null;
+            /** Max Active */
+            max_active?: number | null;
+            /** Skills */
+            skills?: string[] | null;
+        };
+        /** StaffRegistrationIn */
+        StaffRegistrationIn: {
+            area: components["schemas"]["ServiceArea"];
+            /**
+             * Availability
+             * @description 每周 168 个小时（周一 0 点起），1 = 可服务
+             */
+            availability?: string | null;
+            /** Community Id */
+            community_id: number;
+            /**
+             * Id Number
+             * @description 18 位身份证号，加密保存，只显示脱敏值
+             */
+            id_number: string;
+            /**
+             * Is Party Member
+             * @default false
+             */
+            is_party_member: boolean;
+            /**
+             * Is Veteran
+             * @default false
+             */
+            is_veteran: boolean;
+            /** Real Name */
+            real_name: string;
+            /** Skills */
+            skills?: string[];
+            /** User Id */
+            user_id: number;
+        };
+        /** StatementLine */
+        StatementLine: {
+            /** Amount */
+            amount: number;
+            /** Balance After */
+            balance_after: number;
+            /** Created At */
+            created_at: string;
+            /** Entry Id */
+            entry_id: number;
+            kind: components["schemas"]["TransferKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** Link Id */
+            link_id: string | null;
+            /** Link Type */
+            link_type: string | null;
+            /** Reason */
+            reason: string;
+            /** Transfer Id */
+            transfer_id: number;
+        };
+        /** StockTakeIn */
+        StockTakeIn: {
+            /** Lines */
+            lines: components["schemas"]["CountIn"][];
+            /** Note */
+            note?: string | null;
+        };
+        /** StockTakeLine */
+        StockTakeLine: {
+            /** Counted */
+            counted: number;
+            /** Delta */
+            delta: number;
+            /** Item Id */
+            item_id: number;
+            /** Name */
+            name: string;
+            /** Recorded */
+            recorded: number;
+        };
+        /** StockTakeOut */
+        StockTakeOut: {
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Lines */
+            lines: components["schemas"]["StockTakeLine"][];
+            /** Note */
+            note: string | null;
+            /** Store Id */
+            store_id: number;
+        };
+        /** StoreOut */
+        StoreOut: {
+            /** Address */
+            address: string | null;
+            /** Community Id */
+            community_id: number | null;
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone: string | null;
+        };
+        /** SubCategoryOut */
+        SubCategoryOut: {
+            /** Code */
+            code: string;
+            default_level: components["schemas"]["Level"];
+            /** Name */
+            name: string;
+        };
+        /** SubscriptionsIn */
+        SubscriptionsIn: {
+            /**
+             * Results
+             * @description wx.requestSubscribeMessage 的结果：模板 id → accept / reject / ban / filter（不含 errMsg）
+             */
+            results: {
+                [key: string]: components["schemas"]["ConsentChoice"];
+            };
+        };
+        /** SubscriptionsOut */
+        SubscriptionsOut: {
+            /**
+             * Remaining
+             * @description 每个模板还可以发送的次数
+             */
+            remaining: {
+                [key: string]: number;
+            };
+        };
+        /** Summary */
+        Summary: {
+            /** Account Id */
+            account_id: number | null;
+            /** Balance */
+            balance: number;
+            currency: components["schemas"]["Currency"];
+            /** Min Balance */
+            min_balance: number;
+        };
+        /** SupportOut */
+        SupportOut: {
+            /** Report Id */
+            report_id: number;
+            /** Support Count */
+            support_count: number;
+        };
+        /** SyncIn */
+        SyncIn: {
+            /** Items */
+            items: components["schemas"]["VisitIn"][];
+            /**
+             * Sent At
+             * Format: date-time
+             * @description 这批记录发出时的手机时间（用于发现手机时间不准）
+             */
+            sent_at: string;
+        };
+        /** SyncOut */
+        SyncOut: {
+            /** Clock Skewed */
+            clock_skewed: boolean;
+            /** Received At */
+            received_at: string;
+            /** Results */
+            results: components["schemas"]["SyncResult"][];
+            /**
+             * Skew Seconds
+             * @description 手机时间减服务器收到的时间（秒）
+             */
+            skew_seconds: number;
+        };
+        /** SyncResult */
+        SyncResult: {
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            conflict?: components["schemas"]["ConflictOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "created" | "duplicate" | "updated" | "conflict" | "rejected";
+            /** @description 服务器上的记录（冲突时为服务器版本，未被覆盖） */
+            visit?: components["schemas"]["VisitOut"] | null;
+        };
+        /** TagOut */
+        TagOut: {
+            /** Category */
+            category: string;
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+        };
+        /** TaskEventOut */
+        TaskEventOut: {
+            /** Action */
+            action: string;
+            /** Actor Id */
+            actor_id: number | null;
+            /** Created At */
+            created_at: string;
+            from_status: components["schemas"]["TaskStatus"] | null;
+            /** On Behalf Of Id */
+            on_behalf_of_id: number | null;
+            /** Reason */
+            reason: string | null;
+            to_status: components["schemas"]["TaskStatus"];
+            /** Volunteer Id */
+            volunteer_id: number | null;
+        };
+        /**
+         * TaskKind
+         * @enum {string}
+         */
+        TaskKind: "delivery" | "help";
+        /** TaskOut */
+        TaskOut: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /**
+             * Address
+             * @description 门牌地址：仅接单志愿者、本人和工作人员可见
+             */
+            address?: string | null;
+            /** Community Id */
+            community_id: number | null;
+            /** Confirmed At */
+            confirmed_at: string | null;
+            /** Created At */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /**
+             * Distance M
+             * @description 与我的距离（任务大厅）或取货点到住户的距离
+             */
+            distance_m?: number | null;
+            /** Due At */
+            due_at: string;
+            /** Escalated */
+            escalated: boolean;
+            /** Help Kind */
+            help_kind: string | null;
+            /** Id */
+            id: number;
+            /** Is Late */
+            is_late: boolean;
+            kind: components["schemas"]["TaskKind"];
+            /** Note */
+            note: string | null;
+            /** Order Id */
+            order_id: number | null;
+            /** Photo Media Id */
+            photo_media_id: number | null;
+            /** Picked Up At */
+            picked_up_at: string | null;
+            /**
+             * Place
+             * @description 大致位置（社区、小区）
+             */
+            place: string | null;
+            /** Requester Id */
+            requester_id: number | null;
+            /** Requester Name */
+            requester_name: string | null;
+            /** Round */
+            round: number;
+            status: components["schemas"]["TaskStatus"];
+            /** Status Label */
+            status_label: string;
+            /** Store Id */
+            store_id: number | null;
+            /** Title */
+            title: string;
+            /** Volunteer Id */
+            volunteer_id: number | null;
+            /** Wave */
+            wave: number;
+        };
+        /**
+         * TaskStatus
+         * @enum {string}
+         */
+        TaskStatus: "offered" | "accepted" | "picked_up" | "delivered" | "confirmed" | "cancelled";
+        /** TeamIn */
+        TeamIn: {
+            /** Community Id */
+            community_id: number;
+            /** Kind */
+            kind?: string | null;
+            /** Leader Id */
+            leader_id?: number | null;
+            /** Name */
+            name: string;
+        };
+        /** TeamOut */
+        TeamOut: {
+            /** Community Id */
+            community_id: number | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string | null;
+            /** Leader Id */
+            leader_id: number | null;
+            /** Member Ids */
+            member_ids: number[];
+            /** Name */
+            name: string;
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Template Id */
+            template_id: string;
+        };
+        /** TimelineEvent */
+        TimelineEvent: {
+            /** Action */
+            action: string;
+            /** Action Label */
+            action_label: string;
+            /** Actor Id */
+            actor_id?: number | null;
+            /** Actor Label */
+            actor_label: string;
+            /** Created At */
+            created_at: string;
+            /** Data */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            from_level: components["schemas"]["Level"] | null;
+            from_status: components["schemas"]["ReportStatus"] | null;
+            /** Id */
+            id: number;
+            /** Note */
+            note: string | null;
+            /** On Behalf Of Id */
+            on_behalf_of_id?: number | null;
+            /** Photos */
+            photos?: components["schemas"]["PhotoOut"][];
+            /** Public */
+            public?: boolean | null;
+            to_level: components["schemas"]["Level"] | null;
+            to_status: components["schemas"]["ReportStatus"] | null;
+        };
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -813,6 +6383,50 @@ export interface components {
              * @constant
              */
             token_type: "bearer";
+        };
+        /** TransferIn */
+        TransferIn: {
+            /** Qty */
+            qty: number;
+            /** Reason */
+            reason?: string | null;
+            /** To Item Id */
+            to_item_id: number;
+        };
+        /**
+         * TransferKind
+         * @enum {string}
+         */
+        TransferKind: "earn_service" | "earn_activity" | "award" | "allowance" | "reserve" | "release" | "redeem_goods" | "pay_service" | "gift_to_family" | "expire" | "merge" | "reversal";
+        /** TransferOut */
+        TransferOut: {
+            /** Actor Id */
+            actor_id: number | null;
+            /** Community Id */
+            community_id: number | null;
+            /** Created At */
+            created_at: string;
+            /** Entries */
+            entries: components["schemas"]["EntryOut"][];
+            /** Id */
+            id: number;
+            kind: components["schemas"]["TransferKind"];
+            /** Kind Label */
+            kind_label: string;
+            /** Link Id */
+            link_id: string | null;
+            /** Link Type */
+            link_type: string | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Replayed
+             * @description 该请求编号此前已记账，这是原来那笔
+             * @default false
+             */
+            replayed: boolean;
+            /** Reverses Id */
+            reverses_id: number | null;
         };
         /** UnitCreate */
         UnitCreate: {
@@ -878,6 +6492,14 @@ export interface components {
             /** Sort Order */
             sort_order: number;
         };
+        /** UnitRef */
+        UnitRef: {
+            /** Id */
+            id: number;
+            level: components["schemas"]["OrgLevel"];
+            /** Name */
+            name: string;
+        };
         /** UnitUpdate */
         UnitUpdate: {
             /** Address */
@@ -903,6 +6525,48 @@ export interface components {
             /** Sort Order */
             sort_order?: number | null;
         };
+        /** UnreachableOut */
+        UnreachableOut: {
+            /** Created At */
+            created_at: string;
+            /** Delivery Id */
+            delivery_id: number;
+            /** Item Id */
+            item_id: number;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Last Error */
+            last_error: string | null;
+            /** Phone Masked */
+            phone_masked: string | null;
+            /** Reason */
+            reason: string;
+            /** Resolution Note */
+            resolution_note: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Title */
+            title: string;
+            /** User Id */
+            user_id: number;
+            /** User Name */
+            user_name: string;
+        };
+        /** UnreadCount */
+        UnreadCount: {
+            /** Unread */
+            unread: number;
+            /** Urgent Unread */
+            urgent_unread: number;
+        };
+        /**
+         * Urgency
+         * @enum {string}
+         */
+        Urgency: "normal" | "urgent";
         /** UserCreate */
         UserCreate: {
             /** Grants */
@@ -963,6 +6627,215 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VisitIn
+         * @description One visit as the phone recorded it. ``client_id`` is generated on the phone and never changes: sending the
+         *     same visit again is harmless. To edit a visit already synced, send it again with ``base_version``.
+         */
+        VisitIn: {
+            /**
+             * Accuracy M
+             * @description 定位精度（米）
+             */
+            accuracy_m?: number | null;
+            /**
+             * At Home
+             * @description 住户是否在家（未遇也要记录）
+             */
+            at_home: boolean;
+            /**
+             * Base Version
+             * @description 修改已上传的走访时：修改所基于的版本号
+             */
+            base_version?: number | null;
+            /**
+             * Client Id
+             * Format: uuid
+             * @description 手机端生成的走访编号（UUID），重发不会重复记录
+             */
+            client_id: string;
+            /** Household Id */
+            household_id: number;
+            /**
+             * Lat
+             * @description 纬度（GCJ-02）
+             */
+            lat?: number | null;
+            /**
+             * Lng
+             * @description 经度（GCJ-02）
+             */
+            lng?: number | null;
+            /** Notes */
+            notes?: string | null;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media）
+             */
+            photo_ids?: number[];
+            /**
+             * Tags
+             * @description 发现的问题，见 GET /api/v1/visits/tags
+             */
+            tags?: string[];
+            /**
+             * Visited At
+             * Format: date-time
+             * @description 走访时间（手机时间，带时区）
+             */
+            visited_at: string;
+        };
+        /** VisitOut */
+        VisitOut: {
+            /** Accuracy M */
+            accuracy_m: number | null;
+            /** At Home */
+            at_home: boolean;
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Distance M
+             * @description 距住户楼栋的距离（米）
+             */
+            distance_m: number | null;
+            /**
+             * Effective At
+             * @description 计入统计的走访时间（手机时间不准时已校正）
+             */
+            effective_at: string;
+            /** Fence M */
+            fence_m: number;
+            /** Flagged */
+            flagged: boolean;
+            /** Flags */
+            flags: components["schemas"]["FlagOut"][];
+            /** Household Id */
+            household_id: number;
+            /** Household Label */
+            household_label: string;
+            /** Id */
+            id: number;
+            /**
+             * Lat
+             * @description 走访人本人或 reveal=true 时返回
+             */
+            lat: number | null;
+            /** Lng */
+            lng: number | null;
+            /** Notes */
+            notes: string | null;
+            /** Out Of Fence */
+            out_of_fence: boolean;
+            /** Photo Ids */
+            photo_ids: number[];
+            /** Photo Urls */
+            photo_urls?: {
+                [key: string]: string;
+            };
+            /** Position Masked */
+            position_masked: boolean;
+            /** Problems */
+            problems: components["schemas"]["ProblemOut"][];
+            /** Received At */
+            received_at: string;
+            /** Review Label */
+            review_label: string;
+            /** Review Note */
+            review_note: string | null;
+            /** Review Status */
+            review_status: string;
+            /**
+             * Skew Seconds
+             * @description 手机时间减服务器时间（秒）
+             */
+            skew_seconds: number | null;
+            /** Source */
+            source: string;
+            /** Tags */
+            tags: string[];
+            /** Updated At */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /**
+             * Visited At
+             * @description 手机记录的走访时间
+             */
+            visited_at: string;
+            /** Visitor Id */
+            visitor_id: number;
+            /** Visitor Name */
+            visitor_name: string;
+        };
+        /** VisitorRow */
+        VisitorRow: {
+            /**
+             * Assigned
+             * @description 联系户数
+             */
+            assigned: number;
+            /**
+             * Coverage
+             * @description 覆盖率（%）
+             */
+            coverage: number | null;
+            /**
+             * Flagged
+             * @description 异常打卡次数
+             */
+            flagged: number;
+            /**
+             * Households
+             * @description 住户数（仅网格和合计行）
+             */
+            households: number;
+            month_status: components["schemas"]["MonthStatus"];
+            /** Month Status Label */
+            month_status_label: string;
+            /** Name */
+            name: string;
+            /**
+             * Not Home
+             * @description 未遇次数
+             */
+            not_home: number;
+            /** Problems Found */
+            problems_found: number;
+            /** Problems Solved */
+            problems_solved: number;
+            /**
+             * Rejected
+             * @description 不予认可的走访次数
+             */
+            rejected: number;
+            /**
+             * Visited
+             * @description 已走访户数（在家见到）
+             */
+            visited: number;
+            /** Visitor Id */
+            visitor_id: number;
+            /**
+             * Visits
+             * @description 走访次数
+             */
+            visits: number;
+        };
+        /**
+         * VolunteerStatus
+         * @enum {string}
+         */
+        VolunteerStatus: "pending" | "active" | "suspended";
+        /** VoteIn */
+        VoteIn: {
+            /** Option */
+            option: string;
+        };
         /** WechatLoginIn */
         WechatLoginIn: {
             /**
@@ -987,6 +6860,197 @@ export interface components {
              * @constant
              */
             token_type: "bearer";
+        };
+        /** WhistleIn */
+        WhistleIn: {
+            /**
+             * Deadline Hours
+             * @description 几小时内办结
+             */
+            deadline_hours: number;
+            /** Department Ids */
+            department_ids: number[];
+            /** Note */
+            note: string;
+        };
+        /** WhistleOut */
+        WhistleOut: {
+            /** Created At */
+            created_at: string;
+            /** Deadline */
+            deadline: string;
+            /** Id */
+            id: number;
+            /** Note */
+            note: string;
+            /** Report Id */
+            report_id: number;
+            /** Targets */
+            targets: components["schemas"]["WhistleTargetOut"][];
+        };
+        /**
+         * WhistleStatus
+         * @enum {string}
+         */
+        WhistleStatus: "summoned" | "acknowledged" | "done";
+        /** WhistleTargetOut */
+        WhistleTargetOut: {
+            /** Ack Due At */
+            ack_due_at: string;
+            /** Acknowledged At */
+            acknowledged_at: string | null;
+            /** Deadline */
+            deadline: string;
+            /** Department Id */
+            department_id: number;
+            /** Department Name */
+            department_name: string;
+            /** Done At */
+            done_at: string | null;
+            /** Id */
+            id: number;
+            /** Last Progress At */
+            last_progress_at: string | null;
+            /** Late */
+            late: boolean;
+            /** Late Ack */
+            late_ack: boolean;
+            /** Report Id */
+            report_id: number;
+            status: components["schemas"]["WhistleStatus"];
+            /** Status Label */
+            status_label: string;
+        };
+        /** WithdrawIn */
+        WithdrawIn: {
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** DecisionIn */
+        backend__ledger__schemas__DecisionIn: {
+            /** Note */
+            note?: string | null;
+        };
+        /** PreferencesIn */
+        backend__ledger__schemas__PreferencesIn: {
+            /** Show On Leaderboard */
+            show_on_leaderboard: boolean;
+        };
+        /** StoreIn */
+        backend__ledger__schemas__StoreIn: {
+            /** Community Id */
+            community_id: number;
+            /** Name */
+            name: string;
+            /**
+             * Store Id
+             * @description 爱心超市在超市模块中的编号
+             */
+            store_id: number;
+        };
+        /** PreferencesIn */
+        backend__notifications__schemas__PreferencesIn: {
+            /**
+             * Muted Kinds
+             * @description 不再提醒的类型（紧急通知除外）
+             */
+            muted_kinds?: string[];
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
+        };
+        /** ResolveIn */
+        backend__notifications__schemas__ResolveIn: {
+            /**
+             * Note
+             * @description 如：已电话通知本人
+             */
+            note: string;
+        };
+        /** DecisionIn */
+        backend__reports__schemas__DecisionIn: {
+            /** Decision */
+            decision: string;
+            /** Minutes */
+            minutes: string;
+        };
+        /** ResolveIn */
+        backend__reports__schemas__ResolveIn: {
+            /**
+             * Note
+             * @description 给居民的办理结果
+             */
+            note: string;
+            /**
+             * Photo Ids
+             * @description 照片 id（先上传到 /api/v1/media），最多 9 张
+             */
+            photo_ids?: number[];
+            /**
+             * Public Note
+             * @description 在月度公示（晒）上显示的办理结果，不要写姓名、电话、门牌号
+             */
+            public_note?: string | null;
+            /**
+             * Version
+             * @description 客户端看到的版本号；已变化时返回 409
+             */
+            version?: number | null;
+        };
+        /** StoreIn */
+        backend__store__schemas__StoreIn: {
+            /** Address */
+            address?: string | null;
+            /** Community Id */
+            community_id: number;
+            /** Lat */
+            lat: number;
+            /** Lng */
+            lng: number;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone?: string | null;
+        };
+        /** ReasonIn */
+        backend__tasks__schemas__ReasonIn: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /** MemberIn */
+        backend__visits__ledger_schemas__MemberIn: {
+            /** Birth Year */
+            birth_year?: number | null;
+            /** Disability Status */
+            disability_status?: string | null;
+            /** Health Status */
+            health_status?: string | null;
+            /** Id Number */
+            id_number?: string | null;
+            /**
+             * Living Here
+             * @default true
+             */
+            living_here: boolean;
+            /** Name */
+            name: string;
+            /** Phone */
+            phone?: string | null;
+            /** Relation */
+            relation?: string | null;
+        };
+        /** MemberIn */
+        backend__volunteers__schemas__MemberIn: {
+            /** User Id */
+            user_id: number;
+        };
+        /** ReasonIn */
+        backend__volunteers__schemas__ReasonIn: {
+            /** Reason */
+            reason: string;
         };
     };
     responses: never;
@@ -1355,6 +7419,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description WechatNotConfigured */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description WechatFailed */
             502: {
                 headers: {
@@ -1435,6 +7508,1152 @@ export interface operations {
             };
         };
     };
+    "ledger-list_accounts": {
+        parameters: {
+            query?: {
+                owner_kind?: components["schemas"]["OwnerKind"] | null;
+                currency?: components["schemas"]["Currency"] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description AccountNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-export_account_statement": {
+        parameters: {
+            query?: {
+                month?: string | null;
+            };
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description BadRequest */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AccountNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_account_statement": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StatementLine_"];
+                };
+            };
+            /** @description AccountNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_account_monthly_statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                month: string;
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthlyStatement"];
+                };
+            };
+            /** @description AccountNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-list_awards": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["AwardStatus"] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PendingAwardOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-give_award": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AwardIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AwardResult"];
+                };
+            };
+            /** @description NoCommunity */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description IdempotencyKeyConflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-approve_award": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                award_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__ledger__schemas__DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description SameApprover */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PendingAwardNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AwardNotPending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-reject_award": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                award_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__ledger__schemas__DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingAwardOut"];
+                };
+            };
+            /** @description PendingAwardNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AwardNotPending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-record_earning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EarningIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description NoCommunity */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description IdempotencyKeyConflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_leaderboard": {
+        parameters: {
+            query?: {
+                period?: components["schemas"]["Period"];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                unit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Leaderboard"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_my_ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyLedger"];
+                };
+            };
+        };
+    };
+    "ledger-export_my_statement": {
+        parameters: {
+            query: {
+                /** @description hour 服务时长（分钟）/ point 爱心积分 */
+                currency: components["schemas"]["Currency"];
+                month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description BadRequest */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AccountNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-gift_to_family": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GiftIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description BadRequest */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description RecipientNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InsufficientBalance / GiftCapExceeded / IdempotencyKeyConflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-set_my_preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__ledger__schemas__PreferencesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyLedger"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-redeem_points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description StoreNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InsufficientBalance / IdempotencyKeyConflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-preview_my_redemption": {
+        parameters: {
+            query: {
+                store_id: number;
+                points: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionPreviewOut"];
+                };
+            };
+            /** @description StoreNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_my_statement": {
+        parameters: {
+            query: {
+                /** @description hour 服务时长（分钟）/ point 爱心积分 */
+                currency: components["schemas"]["Currency"];
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StatementLine_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_my_monthly_statement": {
+        parameters: {
+            query: {
+                /** @description hour 服务时长（分钟）/ point 爱心积分 */
+                currency: components["schemas"]["Currency"];
+            };
+            header?: never;
+            path: {
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthlyStatement"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_person_ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyLedger"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulesOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotACommunity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "ledger-set_rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulesOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotACommunity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "ledger-open_store_account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__ledger__schemas__StoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-list_transfers": {
+        parameters: {
+            query?: {
+                kind?: components["schemas"]["TransferKind"] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TransferOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-get_transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description TransferNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "ledger-reverse_transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                transfer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReversalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferOut"];
+                };
+            };
+            /** @description TransferNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyReversed / CannotReverse / InsufficientBalance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "users-get_me": {
         parameters: {
             query?: never;
@@ -1451,6 +8670,674 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    "media-upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description JPEG / PNG / WebP，≤ 10 MB
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaOut"];
+                };
+            };
+            /** @description BadUpload */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PhotoTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnImage / BrokenImage */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooManyPixels */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "media-get_media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                media_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaOut"];
+                };
+            };
+            /** @description MediaNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "media-content": {
+        parameters: {
+            query: {
+                /** @description 过期时间（Unix 秒） */
+                exp: number;
+                /** @description 签名 */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                media_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 图片 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description LinkExpired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-list_inbox": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 只看未读 */
+                unread?: boolean;
+                /** @description 只看某一类 */
+                kind?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-announce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AudienceEmpty / AudienceTooLarge */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "notifications-get_preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+        };
+    };
+    "notifications-put_preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__notifications__schemas__PreferencesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-get_presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceOut"];
+                };
+            };
+        };
+    };
+    "notifications-put_presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresenceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresenceOut"];
+                };
+            };
+            /** @description PresenceNotAllowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-read_all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadAllIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAllOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-get_subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionsOut"];
+                };
+            };
+        };
+    };
+    "notifications-record_subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionsOut"];
+                };
+            };
+            /** @description UnknownTemplate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "notifications-list_templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"][];
+                };
+            };
+        };
+    };
+    "notifications-list_unreachable": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 包括已电话联系过的 */
+                resolved?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UnreachableOut_"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-resolve_unreachable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__notifications__schemas__ResolveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreachableOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DeliveryNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyResolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-unread_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+        };
+    };
+    "notifications-get_item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItemOut"];
+                };
+            };
+            /** @description NotificationNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "notifications-read_item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItemOut"];
+                };
+            };
+            /** @description NotificationNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2024,6 +9911,3186 @@ export interface operations {
             };
         };
     };
+    "reports-staff_list": {
+        parameters: {
+            query?: {
+                /** @description 按状态筛选（可多选） */
+                status?: components["schemas"]["ReportStatus"][] | null;
+                level?: ("grid" | "community" | "street") | null;
+                category?: string | null;
+                /** @description 只看某个网格 / 社区 */
+                unit_id?: number | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportItem_"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UnknownCategory / BadChannel / BadTarget / Unroutable / MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-get_board": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM（北京时间），默认本月 */
+                month?: string | null;
+            };
+            header?: never;
+            path: {
+                community_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardOut"];
+                };
+            };
+            /** @description BoardNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-export_board": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM（北京时间），默认本月 */
+                month?: string | null;
+            };
+            header?: never;
+            path: {
+                community_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description BoardNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-board_rows": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM（北京时间），默认本月 */
+                month?: string | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                community_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BoardRows"];
+                };
+            };
+            /** @description BoardNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"][];
+                };
+            };
+        };
+    };
+    "reports-open_votes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"][];
+                };
+            };
+        };
+    };
+    "reports-get_deliberation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deliberation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"];
+                };
+            };
+            /** @description DeliberationNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deliberation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__reports__schemas__DecisionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"];
+                };
+            };
+            /** @description NotCommunityStaff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DeliberationNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyDecided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-vote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deliberation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"];
+                };
+            };
+            /** @description CannotVote */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DeliberationNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description VotingClosed / AlreadyVoted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description BadVoteOption */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-mine": {
+        parameters: {
+            query?: {
+                /** @description 按状态筛选（可多选） */
+                status?: components["schemas"]["ReportStatus"][] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportItem_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-queue": {
+        parameters: {
+            query?: {
+                /** @description new 待受理 / mine 我办理中 / overdue 超时 */
+                view?: "new" | "mine" | "overdue";
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportItem_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-similar": {
+        parameters: {
+            query: {
+                category: string;
+                lat: number;
+                lng: number;
+                radius_m?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarOut"][];
+                };
+            };
+            /** @description UnknownCategory */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-my_whistles": {
+        parameters: {
+            query?: {
+                /** @description 按状态筛选 */
+                status?: components["schemas"]["WhistleStatus"][] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WhistleTargetOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                target_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhistleTargetOut"];
+                };
+            };
+            /** @description NotDepartment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description WhistleTargetNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                target_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgressIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhistleTargetOut"];
+                };
+            };
+            /** @description NotDepartment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description WhistleTargetNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-get_report": {
+        parameters: {
+            query?: {
+                /** @description 显示上报人完整电话（留痕） */
+                reveal?: boolean;
+            };
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-list_deliberations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"][];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-open_deliberation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliberationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliberationOut"];
+                };
+            };
+            /** @description NotCommunityStaff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-escalate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationOut"];
+                };
+            };
+            /** @description NotCommunityStaff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / AlreadyEvaluated */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description CannotMerge */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-provide_info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvideInfoIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotReporter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotReporter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyRated */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReassignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description BadTarget */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-request_info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequestInfoIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__reports__schemas__ResolveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotHandler */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportOut"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadySupported / InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TimelineEvent"][];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-list_whistles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhistleOut"][];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "reports-blow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhistleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhistleOut"];
+                };
+            };
+            /** @description NotCommunityStaff */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description BadTarget */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "reports-withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description NotReporter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ReportNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / ReportChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-update_item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description ItemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyExists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-list_movements": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MovementOut_"];
+                };
+            };
+            /** @description ItemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-record_movement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MovementIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MovementOut"];
+                };
+            };
+            /** @description ItemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description StockWouldGoNegative */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MovementOut"][];
+                };
+            };
+            /** @description ItemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description StockWouldGoNegative */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-low_stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"][];
+                };
+            };
+        };
+    };
+    "store-list_orders": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-place_order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description NoHousehold */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description StoreNotFound / ItemNotFound / NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description OutOfStock / MonthlyLimitReached / InsufficientBalance */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-my_orders": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-get_order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description OrderNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-cancel_order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description OrderNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description OrderNotCancellable / InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-hand_over": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderOut"];
+                };
+            };
+            /** @description OrderNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-list_stores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"][];
+                };
+            };
+        };
+    };
+    "store-create_store": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__store__schemas__StoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyExists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-catalogue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                store_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"][];
+                };
+            };
+            /** @description StoreNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-create_item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                store_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description StoreNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyExists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "store-stocktake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                store_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockTakeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockTakeOut"];
+                };
+            };
+            /** @description StoreNotFound / ItemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description StockChanged / CountBelowHeld */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-list_tasks": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["TaskStatus"] | null;
+                late?: boolean;
+                escalated?: boolean;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TaskOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-my_assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"][];
+                };
+            };
+            /** @description NotAnActiveVolunteer */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "tasks-raise_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description UnknownHelpKind */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-task_hall": {
+        parameters: {
+            query?: {
+                /** @description 我当前的位置（用于显示距离） */
+                lat?: number | null;
+                lng?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"][];
+                };
+            };
+            /** @description NotAnActiveVolunteer */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-request_help": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HelpRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description UnknownHelpKind / NoLocation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-help_kinds": {
+        parameters: {
+            query?: {
+                community_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HelpKindOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-set_help_kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HelpKindsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HelpKindOut"][];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-my_tasks": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TaskOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-get_task": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnActiveVolunteer / TaskAlreadyClaimed / TooManyActiveTasks / OfferWithdrawn / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["backend__tasks__schemas__ReasonIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / TaskCancelled / OrderNotCancellable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["backend__tasks__schemas__ReasonIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description OfferWithdrawn */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliverIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-drop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["backend__tasks__schemas__ReasonIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskEventOut"][];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-offer_to": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OfferToIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description TaskNotFound / VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TaskAlreadyClaimed / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "tasks-pick_up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description TaskNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition / TaskCancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "users-list_users": {
         parameters: {
             query?: {
@@ -2363,6 +13430,2458 @@ export interface operations {
                 };
             };
             /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-list_visits": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 只看我自己的走访 */
+                mine?: boolean;
+                visitor_id?: number | null;
+                household_id?: number | null;
+                /** @description 如 2026-11 */
+                month?: string | null;
+                /** @description 只看异常打卡 */
+                flagged?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VisitOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-check_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInIn"];
+            };
+        };
+        responses: {
+            /** @description 重复提交：返回已保存的记录 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitOut"];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ClientIdTaken / VisitConflict / MonthLocked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-list_assignments": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                visitor_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AssignmentOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignOut"];
+                };
+            };
+            /** @description HouseholdNotFound / VisitorNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AssignmentChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAVisitor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-unassign": {
+        parameters: {
+            query?: {
+                reason?: string | null;
+            };
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AssignmentChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-assignment_history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanOut"][];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-get_ledger": {
+        parameters: {
+            query?: {
+                /** @description 查看身份证号、电话、健康和残疾状况（仅网格员及以上，会记录查看日志） */
+                reveal?: boolean;
+            };
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-update_ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerOut"];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description LedgerChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-ledger_history": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 查看身份证号、电话、健康和残疾状况（仅网格员及以上，会记录查看日志） */
+                reveal?: boolean;
+            };
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ChangeOut_"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-add_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__visits__ledger_schemas__MemberIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description HouseholdNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-remove_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: number;
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description HouseholdNotFound / MemberNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description LedgerChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-update_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                member_id: number;
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description HouseholdNotFound / MemberNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description LedgerChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ValidationFailed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-list_months": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 如 2026-11；默认本月 */
+                month?: string | null;
+                status?: components["schemas"]["MonthStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MonthOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-my_month": {
+        parameters: {
+            query?: {
+                /** @description 如 2026-11；默认本月 */
+                month?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-approve_month": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                month_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MonthNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-return_month": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                month_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description MonthNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-submit_month": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 如 2026-11 */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthOut"];
+                };
+            };
+            /** @description NothingToSubmit / InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description FutureMonth */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-get_plan": {
+        parameters: {
+            query?: {
+                /** @description 您当前的纬度（GCJ-02） */
+                lat?: number | null;
+                /** @description 您当前的经度（GCJ-02） */
+                lng?: number | null;
+                /** @description 网格长查看某人的计划 */
+                visitor_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"];
+                };
+            };
+            /** @description VisitorNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ValidationFailed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-get_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                community_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description UnitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-put_policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                community_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description UnitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PolicyChanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-report_problem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                problem_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProblemReportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemReportOut"];
+                };
+            };
+            /** @description ProblemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ProblemAlreadyReported */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description UnknownCategory / BadTarget / Unroutable / MediaNotUsable */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-solve_problem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                problem_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProblemSolveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description ProblemNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ProblemAlreadySolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-ledger_report": {
+        parameters: {
+            query: {
+                /** @description 如 2026-11；默认本月 */
+                month?: string | null;
+                /** @description 网格、社区或街道 id */
+                unit_id: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerReportOut"];
+                };
+            };
+            /** @description UnitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description WrongUnitLevel */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-export_report": {
+        parameters: {
+            query: {
+                /** @description 如 2026-11；默认本月 */
+                month?: string | null;
+                /** @description 网格、社区或街道 id */
+                unit_id: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Excel 文件 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description UnitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description WrongUnitLevel */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "visits-sync_visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-list_tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagOut"][];
+                };
+            };
+        };
+    };
+    "visits-get_visit": {
+        parameters: {
+            query?: {
+                /** @description 查看打卡坐标（会记录查看日志） */
+                reveal?: boolean;
+            };
+            header?: never;
+            path: {
+                visit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description VisitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "visits-review_visit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                visit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitOut"];
+                };
+            };
+            /** @description VisitNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidTransition */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-list_volunteers": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["VolunteerStatus"] | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ProfileOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-register_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffRegistrationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description PhoneNotVerified */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyRegistered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidIdNumber */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "volunteers-list_activities": {
+        parameters: {
+            query?: {
+                include_past?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-create_activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-my_activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityOut"][];
+                };
+            };
+        };
+    };
+    "volunteers-cancel_signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupOut"];
+                };
+            };
+            /** @description ActivityNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnActiveVolunteer / ActivityCancelled / ActivityFull / SignupNotOpen */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-check_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupOut"];
+                };
+            };
+            /** @description ActivityNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnActiveVolunteer / ActivityCancelled / ActivityFull / SignupNotOpen */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooFarToCheckIn */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "volunteers-check_out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupOut"];
+                };
+            };
+            /** @description ActivityNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnActiveVolunteer / ActivityCancelled / ActivityFull / SignupNotOpen / NotCheckedIn */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooFarToCheckIn */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "volunteers-sign_up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignupOut"];
+                };
+            };
+            /** @description ActivityNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotAnActiveVolunteer / ActivityCancelled / ActivityFull / SignupNotOpen */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-list_dual_registrations": {
+        parameters: {
+            query?: {
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DualRegistrationOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-dual_register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DualRegistrationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DualRegistrationOut"];
+                };
+            };
+            /** @description PhoneNotVerified */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyRegistered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-get_my_profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "volunteers-register_me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description PhoneNotVerified */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyRegistered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidIdNumber */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "volunteers-update_my_profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-my_pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingOut"][];
+                };
+            };
+        };
+    };
+    "volunteers-list_pairings": {
+        parameters: {
+            query?: {
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-create_pairing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyPaired */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-end_pairing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingOut"];
+                };
+            };
+            /** @description PairingNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-list_teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamOut"][];
+                };
+            };
+        };
+    };
+    "volunteers-create_team": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyExists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-add_team_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__volunteers__schemas__MemberIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description TeamNotFound / NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description AlreadyMember */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-remove_team_member": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+                team_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description TeamNotFound / NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-get_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-update_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-approve_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ProfileNotPending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-reveal_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileSensitive"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description VolunteerNotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "volunteers-suspend_volunteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["backend__volunteers__schemas__ReasonIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description VolunteerNotFound */
             404: {
                 headers: {
                     [name: string]: unknown;
