@@ -19,7 +19,8 @@ import { clearTokens, loadTokens, saveTokens, type TokenPair } from './tokens'
 import { uuidv4 } from './uuid'
 
 /**
- * No PATCH: wx.request (and so uni.request on mp-weixin) cannot send it. The backend uses PUT/POST.
+ * No PATCH: wx.request (and so uni.request on mp-weixin) cannot send it. Partial updates go through
+ * `http.patch`, which POSTs with `X-HTTP-Method-Override: PATCH` (the backend's ADR 7).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 export type Query = Record<string, string | number | boolean | null | undefined>
@@ -36,6 +37,19 @@ export interface RequestOptions {
   toast?: boolean
   /** Reuse a key across *user-level* resubmissions (e.g. an offline queue). POSTs get a fresh one otherwise. */
   idempotencyKey?: string
+  timeoutMs?: number
+  /** Extra request headers (e.g. `X-HTTP-Method-Override`). */
+  headers?: Record<string, string>
+}
+
+/** A multipart upload (`uni.uploadFile`): one file in field `name` (default `file`). */
+export interface UploadOptions {
+  url: string
+  /** A local path from uni.chooseImage (a temp file on mp-weixin, a blob: URL on H5). */
+  filePath: string
+  name?: string
+  formData?: Record<string, string>
+  toast?: boolean
   timeoutMs?: number
 }
 
@@ -101,7 +115,7 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
   let refreshInFlight: Promise<boolean> | null = null
 
   function send(opts: RequestOptions, method: HttpMethod, key: string | undefined, token: string | undefined) {
-    const header: Record<string, string> = { Accept: 'application/json' }
+    const header: Record<string, string> = { Accept: 'application/json', ...opts.headers }
     if (method !== 'GET') header['Content-Type'] = 'application/json'
     if (token) header.Authorization = `Bearer ${token}`
     if (key) header['Idempotency-Key'] = key
@@ -116,7 +130,30 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
     }) as unknown as Promise<RawResponse>
   }
 
-  function surface(err: HttpError, opts: RequestOptions): HttpError {
+  /** uni.uploadFile answers with the body as a string: parse it like uni.request's dataType json would. */
+  async function sendUpload(opts: UploadOptions, key: string, token: string | undefined): Promise<RawResponse> {
+    const header: Record<string, string> = { Accept: 'application/json', 'Idempotency-Key': key }
+    if (token) header.Authorization = `Bearer ${token}`
+    const res = (await uni.uploadFile({
+      url: cfg.baseUrl + opts.url,
+      filePath: opts.filePath,
+      name: opts.name ?? 'file',
+      formData: opts.formData,
+      header,
+      timeout: opts.timeoutMs ?? cfg.timeoutMs,
+    } as UniApp.UploadFileOption)) as unknown as { statusCode: number; data: unknown }
+    let data = res.data
+    if (typeof data === 'string' && data) {
+      try {
+        data = JSON.parse(data)
+      } catch {
+        // not JSON (a proxy's HTML page): leave it, the error path builds a Chinese message
+      }
+    }
+    return { statusCode: res.statusCode, data }
+  }
+
+  function surface(err: HttpError, opts: { toast?: boolean }): HttpError {
     if (opts.toast !== false && !err.shown) {
       cfg.toast(err.message)
       err.shown = true
@@ -176,7 +213,21 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
     const method = opts.method ?? 'GET'
     const key = opts.idempotencyKey ?? (method === 'POST' ? uuidv4() : undefined)
     // GET/PUT/DELETE are idempotent by definition and every POST carries a key: all may be resent.
-    const useAuth = opts.auth !== false
+    return execute<T>(opts, opts.auth !== false, key, (token) => send(opts, method, key, token))
+  }
+
+  /** Upload one file (multipart). Same token, refresh, retry and error rules as `request`. */
+  function upload<T>(opts: UploadOptions): Promise<T> {
+    const key = uuidv4()
+    return execute<T>(opts, true, key, (token) => sendUpload(opts, key, token))
+  }
+
+  async function execute<T>(
+    opts: { toast?: boolean },
+    useAuth: boolean,
+    key: string | undefined,
+    transport: (token: string | undefined) => Promise<RawResponse>,
+  ): Promise<T> {
     let retriesUsed = 0
     let refreshed = false
 
@@ -184,7 +235,7 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
       const token = useAuth ? loadTokens()?.access_token : undefined
       let res: RawResponse
       try {
-        res = await send(opts, method, key, token)
+        res = await transport(token)
       } catch {
         if (retriesUsed < cfg.retryDelaysMs.length) {
           await sleep(jitter(cfg.retryDelaysMs[retriesUsed++]))
@@ -223,9 +274,16 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
     }
   }
 
+  /** An absolute URL for a path the API returned (signed media URLs are relative to the API origin). */
+  function absoluteUrl(path: string): string {
+    return path.startsWith('/') ? cfg.baseUrl + path : path
+  }
+
   return {
     config: cfg,
     request,
+    upload,
+    absoluteUrl,
     refreshTokens,
     get: <T>(url: string, query?: Query, opts: Partial<RequestOptions> = {}) =>
       request<T>({ ...opts, method: 'GET', url, query }),
@@ -233,6 +291,15 @@ export function createHttp(overrides: Partial<HttpConfig> = {}) {
       request<T>({ ...opts, method: 'POST', url, data }),
     put: <T>(url: string, data?: unknown, opts: Partial<RequestOptions> = {}) =>
       request<T>({ ...opts, method: 'PUT', url, data }),
+    /** PATCH as POST + `X-HTTP-Method-Override: PATCH` (wx.request cannot send PATCH; the backend maps it, ADR 7). */
+    patch: <T>(url: string, data?: unknown, opts: Partial<RequestOptions> = {}) =>
+      request<T>({
+        ...opts,
+        method: 'POST',
+        url,
+        data,
+        headers: { ...opts.headers, 'X-HTTP-Method-Override': 'PATCH' },
+      }),
     del: <T>(url: string, opts: Partial<RequestOptions> = {}) => request<T>({ ...opts, method: 'DELETE', url }),
   }
 }

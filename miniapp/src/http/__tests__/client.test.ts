@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { createHttp } from '../client'
 import { ApiError, NetworkError } from '../errors'
 import { loadTokens, saveTokens } from '../tokens'
-import { resolveBaseUrl } from '../base-url'
+import { resolveBaseUrl, resolveSocketUrl } from '../base-url'
 import { errorBody } from '@/test/fake-backend'
 import { uniStub } from '@/test/uni-stub'
 
@@ -299,5 +299,82 @@ describe('base URL', () => {
     expect(resolveBaseUrl('h5', 'https://ignored.example', false)).toBe('')
     expect(resolveBaseUrl('mp-weixin', 'https://api.example.org/', false)).toBe('https://api.example.org')
     expect(resolveBaseUrl('mp-weixin', undefined, true)).toBe('http://127.0.0.1:8000')
+  })
+})
+
+describe('uploads (uni.uploadFile)', () => {
+  it('sends the file with the bearer token and a key, and parses the JSON answer', async () => {
+    const { backend } = uniStub()
+    const { access_token } = signIn()
+    backend.routes.set('POST /api/v1/media', (req) =>
+      backend.authenticate(req) === null
+        ? { statusCode: 401, data: errorBody('InvalidToken', '登录已过期') }
+        : { statusCode: 201, data: { id: 9, url: '/api/v1/media/9/content?exp=1&sig=x', data: req.data } },
+    )
+    const out = await client().upload<{ id: number; data: { filePath: string; field: string } }>({
+      url: '/api/v1/media',
+      filePath: 'blob:photo-1',
+    })
+    expect(out.id).toBe(9)
+    expect(out.data).toMatchObject({ filePath: 'blob:photo-1', field: 'file' })
+    const req = backend.requests[0]
+    expect(req.header.Authorization).toBe(`Bearer ${access_token}`)
+    expect(req.header['Idempotency-Key']).toMatch(UUID_V4)
+  })
+
+  it('refreshes once on 401 and resends the file with the same key', async () => {
+    const { backend } = uniStub()
+    signIn()
+    backend.expireAccessTokens()
+    backend.routes.set('POST /api/v1/media', (req) =>
+      backend.authenticate(req) === null
+        ? { statusCode: 401, data: errorBody('InvalidToken', '登录已过期') }
+        : { statusCode: 201, data: { id: 10 } },
+    )
+    const out = await client().upload<{ id: number }>({ url: '/api/v1/media', filePath: 'blob:p' })
+    expect(out.id).toBe(10)
+    const uploads = backend.requests.filter((r) => r.path === '/api/v1/media')
+    expect(uploads).toHaveLength(2)
+    expect(uploads[0].header['Idempotency-Key']).toBe(uploads[1].header['Idempotency-Key'])
+    expect(backend.refreshCalls).toBe(1)
+  })
+
+  it("shows the server's message when the photo is refused", async () => {
+    const { backend, toasts } = uniStub()
+    signIn()
+    backend.routes.set('POST /api/v1/media', () => ({ statusCode: 413, data: errorBody('PhotoTooLarge', '照片不能超过 10 MB') }))
+    const err = await failure(client().upload({ url: '/api/v1/media', filePath: 'blob:big' }))
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('PhotoTooLarge')
+    expect(toasts).toEqual(['照片不能超过 10 MB'])
+  })
+})
+
+describe('PATCH through the method override', () => {
+  it('POSTs with X-HTTP-Method-Override: PATCH (wx.request has no PATCH)', async () => {
+    const { backend } = uniStub()
+    signIn()
+    backend.routes.set('POST /api/v1/volunteers/me', (req) => ({ statusCode: 200, data: { header: req.header, body: req.data } }))
+    const out = await client().patch<{ header: Record<string, string>; body: unknown }>('/api/v1/volunteers/me', { skills: ['meals'] })
+    expect(out.header['X-HTTP-Method-Override']).toBe('PATCH')
+    expect(out.body).toEqual({ skills: ['meals'] })
+    expect(backend.requests[0].method).toBe('POST')
+  })
+})
+
+describe('absolute URLs and the socket URL', () => {
+  it('prefixes signed media paths with the API origin (mp-weixin) and leaves them relative on H5', () => {
+    expect(client({ baseUrl: 'https://api.x' }).absoluteUrl('/api/v1/media/1/content?sig=a')).toBe(
+      'https://api.x/api/v1/media/1/content?sig=a',
+    )
+    expect(client().absoluteUrl('/api/v1/media/1/content')).toBe('/api/v1/media/1/content')
+    expect(client({ baseUrl: 'https://api.x' }).absoluteUrl('https://cdn.y/a.jpg')).toBe('https://cdn.y/a.jpg')
+  })
+
+  it('turns http(s) into ws(s), and uses the page location on H5', () => {
+    expect(resolveSocketUrl('https://api.x', '/api/v1/ws')).toBe('wss://api.x/api/v1/ws')
+    expect(resolveSocketUrl('http://127.0.0.1:8000', '/api/v1/ws')).toBe('ws://127.0.0.1:8000/api/v1/ws')
+    expect(resolveSocketUrl('', '/api/v1/ws', { protocol: 'https:', host: 'jl.org' })).toBe('wss://jl.org/api/v1/ws')
+    expect(resolveSocketUrl('', '/api/v1/ws', { protocol: 'http:', host: '127.0.0.1:5' })).toBe('ws://127.0.0.1:5/api/v1/ws')
   })
 })
