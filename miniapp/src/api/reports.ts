@@ -37,7 +37,7 @@ export const mine = (cursor?: string | null, status?: ReportStatus) =>
   http.get<PageOf<ReportItem>>(`${R}/mine`, { cursor, status, limit: 20 })
 export const queue = (view: QueueView, cursor?: string | null) =>
   http.get<PageOf<ReportItem>>(`${R}/queue`, { view, cursor, limit: 20 })
-export const get = (id: number) => http.get<Report>(`${R}/${id}`)
+export const get = (id: number, opts: { toast?: boolean } = {}) => http.get<Report>(`${R}/${id}`, undefined, opts)
 export const timeline = (id: number) => http.get<TimelineEvent[]>(`${R}/${id}/timeline`)
 
 export const accept = (id: number, body: AcceptIn) => http.post<Report>(`${R}/${id}/accept`, body)
