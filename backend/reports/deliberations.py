@@ -32,6 +32,7 @@ from backend.reports.exceptions import (
     NotCommunityStaff,
     VotingClosed,
 )
+from backend.reports.retry import retry_transient
 from backend.reports.schemas import DecisionIn, DeliberationIn, DeliberationOut, VoteIn
 
 
@@ -43,6 +44,7 @@ def _may_run(principal: Principal, report: Report, kind: DeliberationKind) -> No
         raise NotCommunityStaff("街社联合议事由街道发起，其他议事由社区两委发起")
 
 
+@retry_transient
 async def open_(principal: Principal, report: Report, body: DeliberationIn) -> Deliberation:
     _may_run(principal, report, body.kind)
     if ReportStatus(report.status) not in OPEN_STATUSES:
@@ -98,6 +100,7 @@ async def vote(principal: Principal, deliberation: Deliberation, body: VoteIn) -
         raise AlreadyVoted() from exc
 
 
+@retry_transient
 async def decide(principal: Principal, deliberation: Deliberation, body: DecisionIn) -> Deliberation:
     """Minutes and a decision; the decision (with the vote's tally) goes onto the report's timeline."""
     report = deliberation.report

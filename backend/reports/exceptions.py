@@ -3,7 +3,7 @@
 NotFound           ReportNotFound, WhistleTargetNotFound, DeliberationNotFound, BoardNotFound
 Forbidden          NotHandler, NotReporter, NotCommunityStaff, NotDepartment, CannotVote
 Conflict           ReportChanged (InvalidTransition: a racing change won), AlreadySupported, AlreadyRated,
-                   AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge
+                   AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge, TryAgain
 ValidationFailed   UnknownCategory, Unroutable, BadTarget, BadVoteOption, BadChannel
 """
 
@@ -74,6 +74,10 @@ class AlreadyDecided(Conflict):
 
 class VotingClosed(Conflict):
     message = "表决已经结束"
+
+
+class TryAgain(Conflict):
+    message = "系统繁忙，请稍后重试"
 
 
 class CannotMerge(Conflict):

@@ -31,6 +31,7 @@ from backend.reports.exceptions import (
     NotReporter,
     ReportChanged,
     ReportNotFound,
+    TryAgain,
     UnknownCategory,
     Unroutable,
 )
@@ -61,7 +62,7 @@ from backend.reports.schemas import (
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 taxonomy()  # read and validate shared/report-categories.json when the app is built: a bad file stops the start
 
-TRANSITION_ERRORS = responses(ReportNotFound, NotHandler, InvalidTransition, ReportChanged)
+TRANSITION_ERRORS = responses(ReportNotFound, NotHandler, InvalidTransition, ReportChanged, TryAgain)
 StatusFilter = Annotated[list[ReportStatus] | None, Query(description="按状态筛选（可多选）")]
 
 
@@ -96,7 +97,7 @@ async def categories():
     "",
     response_model=ReportOut,
     status_code=201,
-    responses=responses(UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden),
+    responses=responses(UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden, TryAgain),
 )
 async def submit(principal: CurrentUser, settings: SettingsDep, body: ReportIn):
     """说：上报一个问题（工作人员可代居民上报，填 resident_id 和渠道）。自动分派到问题所在网格。"""

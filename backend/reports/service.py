@@ -51,6 +51,7 @@ from backend.reports.exceptions import (
     UnknownCategory,
     Unroutable,
 )
+from backend.reports.retry import retry_transient
 from backend.reports.schemas import (
     AcceptIn,
     EscalateIn,
@@ -114,6 +115,7 @@ async def _reporter_for(principal: Principal, body: ReportIn) -> User:
     return resident
 
 
+@retry_transient
 async def submit(principal: Principal, body: ReportIn) -> Report:
     """File a report (for oneself, or as staff for a resident), routed to the grid of its place."""
     category = taxonomy().get(body.category)
@@ -210,6 +212,7 @@ async def similar(
     ]
 
 
+@retry_transient
 async def support(principal: Principal, report: Report) -> Report:
     """我也遇到: one per person per report; the count feeds the queues."""
     if ReportStatus(report.status) not in OPEN_STATUSES:
@@ -230,6 +233,7 @@ async def support(principal: Principal, report: Report) -> Report:
 # ------------------------------------------------------------------------------------------------ 办
 
 
+@retry_transient
 async def accept(principal: Principal, report: Report, body: AcceptIn) -> Report:
     actor = _handler(principal, report, "accept", body.version)
     async with atomic():
@@ -238,6 +242,7 @@ async def accept(principal: Principal, report: Report, body: AcceptIn) -> Report
     return report
 
 
+@retry_transient
 async def request_info(principal: Principal, report: Report, body: RequestInfoIn) -> Report:
     actor = _handler(principal, report, "request_info", body.version)
     async with atomic():
@@ -246,6 +251,7 @@ async def request_info(principal: Principal, report: Report, body: RequestInfoIn
     return report
 
 
+@retry_transient
 async def provide_info(principal: Principal, report: Report, body: ProvideInfoIn) -> Report:
     actor = _reporter_side(principal, report, "provide_info", body.version)
     async with atomic():
@@ -260,6 +266,7 @@ async def provide_info(principal: Principal, report: Report, body: ProvideInfoIn
     return report
 
 
+@retry_transient
 async def resolve(principal: Principal, report: Report, body: ResolveIn) -> Report:
     actor = _handler(principal, report, "resolve", body.version)
     async with atomic():
@@ -273,6 +280,7 @@ async def resolve(principal: Principal, report: Report, body: ResolveIn) -> Repo
     return report
 
 
+@retry_transient
 async def escalate(principal: Principal, report: Report, body: EscalateIn) -> Report:
     actor = _handler(principal, report, "escalate", body.version)
     async with atomic():
@@ -284,6 +292,7 @@ async def escalate(principal: Principal, report: Report, body: EscalateIn) -> Re
     return report
 
 
+@retry_transient
 async def reassign(principal: Principal, report: Report, body: ReassignIn) -> Report:
     """Send the report to another grid, community or street within the caller's reach (clocks restart)."""
     actor = _handler(principal, report, "reassign", body.version)
@@ -317,6 +326,7 @@ def _columns_for(report: Report, unit: object, level: Level) -> dict[str, int | 
     }
 
 
+@retry_transient
 async def merge(principal: Principal, report: Report, body: MergeIn) -> Report:
     """Merge a duplicate into another open report: its reporter and supporters become the other's supporters."""
     actor = _handler(principal, report, "merge", body.version)
@@ -335,6 +345,7 @@ async def merge(principal: Principal, report: Report, body: MergeIn) -> Report:
     return report
 
 
+@retry_transient
 async def withdraw(principal: Principal, report: Report, body: WithdrawIn) -> Report:
     actor = _reporter_side(principal, report, "withdraw", body.version)
     async with atomic():
@@ -353,6 +364,7 @@ async def withdraw(principal: Principal, report: Report, body: WithdrawIn) -> Re
 # ------------------------------------------------------------------------------------------------ 评
 
 
+@retry_transient
 async def rate(principal: Principal, report: Report, body: RateIn) -> tuple[Report, ReportRating]:
     """The reporter's rating of this resolution (staff may record one taken by phone). 1–2 reopens the report
     one level up; 3–5 closes it."""
@@ -400,6 +412,7 @@ async def rate(principal: Principal, report: Report, body: RateIn) -> tuple[Repo
     return report, rating
 
 
+@retry_transient
 async def evaluate(principal: Principal, report: Report, body: EvaluationIn) -> ReportEvaluation:
     """专项评 / 组织评: the community's score of how the report was handled (once per kind), after it was."""
     if not access.in_community_scope(principal, report):

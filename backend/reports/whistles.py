@@ -20,12 +20,14 @@ from backend.outbox import service as outbox
 from backend.reports import access, notices, repository, workflow
 from backend.reports.categories import taxonomy
 from backend.reports.exceptions import BadTarget, NotCommunityStaff, NotDepartment
+from backend.reports.retry import retry_transient
 from backend.reports.schemas import ProgressIn, WhistleIn, WhistleOut, WhistleTargetOut
 
 CLOCK_EVENT = "reports.whistle_clock"
 MEDIA_OWNER = "report"
 
 
+@retry_transient
 async def blow(principal: Principal, report: Report, body: WhistleIn) -> Whistle:
     """Summon departments (those serving the report's street) with a deadline."""
     if not access.in_community_scope(principal, report):
@@ -89,6 +91,7 @@ def _department_actor(principal: Principal, target: WhistleTarget) -> workflow.A
     return workflow.Actor(principal.id)
 
 
+@retry_transient
 async def acknowledge(principal: Principal, target: WhistleTarget) -> WhistleTarget:
     """报到: the department takes the summons (once)."""
     actor = _department_actor(principal, target)
@@ -110,6 +113,7 @@ async def acknowledge(principal: Principal, target: WhistleTarget) -> WhistleTar
     return target
 
 
+@retry_transient
 async def progress(principal: Principal, target: WhistleTarget, body: ProgressIn) -> WhistleTarget:
     """A department's progress note (报到 implied if it had not yet); ``done`` finishes its part."""
     actor = _department_actor(principal, target)

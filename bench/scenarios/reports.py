@@ -308,6 +308,12 @@ async def explain(url: str, world: dict[str, Any], month: tuple[datetime, dateti
     return [p.strip() for p in pick]
 
 
+def quiet_env(db: str) -> dict[str, str]:
+    """Server environment with errors only in the log: the harness pipes the server's stderr and nobody reads
+    it, so a burst of warnings would fill the pipe and freeze the server mid-run."""
+    return {**server_env(db), "JINLIN_LOG_LEVEL": "ERROR"}
+
+
 def app_without_notify():  # type: ignore[no-untyped-def]
     """Diagnostic only (never a target): the same app with the new-report notice switched off, to show how much
     of a submission notify() is."""
@@ -372,7 +378,7 @@ async def run() -> Section:
         rows.append(base.row())
         print(f"   baseline c=64: {base.rps:.0f} req/s p99 {base.pct(99):.1f} ms", flush=True)
 
-        with serving("backend.main:app_factory", factory=True, env=server_env(db)) as server:
+        with serving("backend.main:app_factory", factory=True, env=quiet_env(db)) as server:
             submit = await run_load(
                 "POST /api/v1/reports",
                 server.url + "/api/v1/reports",
@@ -413,7 +419,7 @@ async def run() -> Section:
             rows.append(board.row())
             print(f"   board c=1: {board.rps:.0f} req/s p99 {board.pct(99):.1f} ms", flush=True)
         with serving(
-            "bench.scenarios.reports:app_without_notify", factory=True, env=server_env(db)
+            "bench.scenarios.reports:app_without_notify", factory=True, env=quiet_env(db)
         ) as server:
             bare = await run_load(
                 "POST /api/v1/reports without notify() (diagnostic)",

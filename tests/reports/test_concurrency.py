@@ -96,3 +96,4 @@ class TestConcurrentEscalation:
         assert codes.count(200) == 1 and set(codes) <= {200, 403, 409}, codes
         row = await Report.get(id=rid)
         assert (row.level, row.version) == (Level.COMMUNITY, 2) and await _escalations(rid) == 1
+
