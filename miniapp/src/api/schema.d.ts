@@ -9991,6 +9991,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description TryAgain */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description UnknownCategory / BadChannel / BadTarget / Unroutable / MediaNotUsable */
             422: {
                 headers: {
@@ -10695,7 +10704,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10859,7 +10868,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11045,7 +11054,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11169,7 +11178,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11231,7 +11240,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11293,7 +11302,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11555,7 +11564,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description InvalidTransition / ReportChanged */
+            /** @description InvalidTransition / ReportChanged / TryAgain */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -31,3 +31,11 @@ export function roleTitle(a: RoleAssignment): string {
   const where = a.department_name ?? a.org_unit_name
   return where ? `${roleLabel(a.role)} · ${where}` : roleLabel(a.role)
 }
+
+export const STAFF_ROLES = ['grid_worker', 'grid_leader', 'community_staff', 'street_staff', 'admin'] as const
+export const COMMUNITY_STAFF_ROLES = ['community_staff', 'street_staff', 'admin'] as const
+
+/** Does the person hold any of these roles (in any place)? The server decides what each allows; this only shapes the UI. */
+export function holdsAny(roles: Pick<RoleAssignment, 'role'>[], wanted: readonly string[]): boolean {
+  return roles.some((r) => wanted.includes(r.role))
+}

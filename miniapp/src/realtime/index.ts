@@ -5,6 +5,7 @@
  */
 import { ref } from 'vue'
 import type { InboxItem } from '@/api/types'
+import { onNetworkChange } from '@/device/network'
 import { http, loadTokens, onTokensChanged, socketUrl } from '@/http'
 import { useInboxStore } from '@/stores/inbox'
 import { RealtimeClient, type RealtimeStatus, type SocketLike } from './client'
@@ -35,7 +36,7 @@ function instance(): RealtimeClient {
   if (!wired) {
     wired = true
     onTokensChanged((t) => client?.tokenChanged(t?.access_token ?? null))
-    uni.onNetworkStatusChange((res) => client?.networkChanged(res.isConnected))
+    onNetworkChange((online) => client?.networkChanged(online))
   }
   return client
 }

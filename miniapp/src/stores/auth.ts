@@ -7,10 +7,21 @@ import { computed, ref } from 'vue'
 import * as authApi from '@/api/auth'
 import { getMe } from '@/api/me'
 import type { Me, RoleAssignment, TokenPair } from '@/api/types'
-import { clearTokens, loadTokens, onTokensChanged, saveTokens } from '@/http'
+import { NetworkError, clearTokens, loadTokens, onTokensChanged, saveTokens } from '@/http'
 import { roleKey } from '@/domain/roles'
 
 const SELECTED_ROLE_KEY = 'jinlin.selectedRole'
+/** The last /me answer, so a signed-in person can open the app with no signal (offline visits). */
+const ME_KEY = 'jinlin.me'
+
+function readCachedMe(): Me | null {
+  try {
+    const v = uni.getStorageSync(ME_KEY) as unknown
+    return v && typeof v === 'object' && 'id' in v ? (v as Me) : null
+  } catch {
+    return null
+  }
+}
 
 function readSelectedRole(): string | null {
   try {
@@ -40,7 +51,10 @@ export const useAuthStore = defineStore('auth', () => {
   // The http layer rotates tokens on refresh and clears them when the session dies: mirror that.
   onTokensChanged((t) => {
     tokens.value = t
-    if (!t) me.value = null
+    if (!t) {
+      me.value = null
+      uni.removeStorageSync(ME_KEY)
+    }
   })
 
   const isLoggedIn = computed(() => tokens.value !== null)
@@ -54,6 +68,7 @@ export const useAuthStore = defineStore('auth', () => {
 
   async function fetchMe(): Promise<Me> {
     me.value = await getMe()
+    uni.setStorageSync(ME_KEY, me.value)
     return me.value
   }
 
@@ -71,13 +86,22 @@ export const useAuthStore = defineStore('auth', () => {
     return { me: await startSession(result), isNewUser: result.is_new_user }
   }
 
-  /** On app start: a stored session is only trusted once /me answers (refreshing the token if needed). */
+  /**
+   * On app start: a stored session is trusted once /me answers (refreshing the token if needed). With no signal
+   * at all the last /me of this session is used, so field work goes on offline; any answer from the server
+   * (401 after a failed refresh, 403…) ends it as before.
+   */
   async function restore(): Promise<boolean> {
     if (!loadTokens()) return false
     try {
       await fetchMe()
       return true
-    } catch {
+    } catch (err) {
+      const cached = err instanceof NetworkError ? readCachedMe() : null
+      if (cached && loadTokens()) {
+        me.value = cached
+        return true
+      }
       return false
     }
   }
@@ -98,6 +122,7 @@ export const useAuthStore = defineStore('auth', () => {
     const current = loadTokens()
     clearTokens()
     me.value = null
+    uni.removeStorageSync(ME_KEY)
     // the next person on this phone should not inherit the last one's role choice
     selectedRoleKey.value = null
     uni.removeStorageSync(SELECTED_ROLE_KEY)

@@ -17,6 +17,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { uploadPhoto } from '@/api/media'
+import { onNetworkChange } from '@/device/network'
 import type { SyncResult, VisitConflict, VisitIn } from '@/api/types'
 import * as visitsApi from '@/api/visits'
 import { ApiError, NetworkError } from '@/http'
@@ -148,8 +149,8 @@ export const useVisitQueueStore = defineStore('visitQueue', () => {
   function listen(): void {
     if (listening) return
     listening = true
-    uni.onNetworkStatusChange((res) => {
-      if (res.isConnected && pendingCount.value > 0) void sync()
+    onNetworkChange((online) => {
+      if (online && pendingCount.value > 0) void sync()
     })
   }
 

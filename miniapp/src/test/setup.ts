@@ -1,4 +1,5 @@
 import { beforeEach } from 'vitest'
+import { resetNetworkListeners } from '@/device/network'
 import { http } from '@/http'
 import { installUniStub } from './uni-stub'
 
@@ -7,4 +8,5 @@ http.config.retryDelaysMs = [1, 1]
 
 beforeEach(() => {
   installUniStub()
+  resetNetworkListeners()
 })

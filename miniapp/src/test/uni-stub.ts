@@ -84,6 +84,8 @@ export function installUniStub(): UniStub {
     networkListeners: [],
     setOnline(online) {
       this.networkListeners.forEach((fn) => fn({ isConnected: online, networkType: online ? 'wifi' : 'none' }))
+      // the browser's own events too (src/device/network.ts listens to both; it wires itself once per test file)
+      window.dispatchEvent(new Event(online ? 'online' : 'offline'))
     },
   }
   const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)))
@@ -149,6 +151,7 @@ export function installUniStub(): UniStub {
       stub.subscribeCalls.push(o.tmplIds)
       answer(o, stub.subscribeAnswer ? { errMsg: 'requestSubscribeMessage:ok', ...stub.subscribeAnswer } : null)
     },
+    getNetworkType: (o: Cb<{ networkType: string }>) => answer(o, { networkType: 'wifi' }),
     onNetworkStatusChange: (fn: (r: { isConnected: boolean; networkType: string }) => void) =>
       void stub.networkListeners.push(fn),
     offNetworkStatusChange: (fn: (r: { isConnected: boolean; networkType: string }) => void) => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import pagesJson from '@/pages.json'
 import { HOME_ENTRIES, entriesFor } from '../home-entries'
 import { ROLE_LABELS, roleKey, roleTitle } from '../roles'
-import { HOME_PAGE, LOGIN_PAGE, ME_PAGE } from '@/router'
+import { HOME_PAGE, LOGIN_PAGE, ME_PAGE, PAGES, linkTarget, pageUrl } from '@/router'
 import type { RoleAssignment } from '@/api/types'
 
 const pagePaths = new Set(pagesJson.pages.map((p: { path: string }) => `/${p.path}`))
@@ -25,8 +25,25 @@ describe('home entries', () => {
   })
 
   it('route constants match pages.json', () => {
-    for (const p of [LOGIN_PAGE, HOME_PAGE, ME_PAGE]) expect(pagePaths).toContain(p)
+    for (const p of [LOGIN_PAGE, HOME_PAGE, ME_PAGE, ...Object.values(PAGES)]) expect(pagePaths).toContain(p)
+    expect(pagePaths.size).toBe(3 + Object.keys(PAGES).length)
     expect(`/${pagesJson.pages[0].path}`).toBe(LOGIN_PAGE) // the entry page is the login page
+  })
+
+  it('the four roles of issue 8 have no tile left that is "即将上线" for their main jobs', () => {
+    for (const role of ['resident', 'volunteer', 'grid_worker', 'community_staff'] as const) {
+      const soonIds = HOME_ENTRIES[role].filter((e) => !e.ready).map((e) => e.id)
+      expect(soonIds.filter((id) => !['residents', 'deliberation'].includes(id)), role).toEqual([])
+    }
+  })
+
+  it('opens the pages the backend links to from notifications, and nothing else', () => {
+    expect(linkTarget('pages/reports/detail?id=151')).toBe('/pages/reports/detail?id=151')
+    expect(linkTarget('/pages/visits/plan')).toBe('/pages/visits/plan')
+    expect(linkTarget('pages/tasks/detail?id=3')).toBe('/pages/tasks/detail?id=3')
+    expect(linkTarget('pages/store/item?id=3')).toBeNull()
+    expect(linkTarget(null)).toBeNull()
+    expect(pageUrl(PAGES.reportNew, { for: 22, name: '宋庆', x: null })).toBe('/pages/reports/new?for=22&name=%E5%AE%8B%E5%BA%86')
   })
 
   it('grid workers get their grid inbox; unknown roles still get 我的', () => {

@@ -166,4 +166,26 @@ describe('auth store', () => {
     expect(auth.isLoggedIn).toBe(false)
     expect(loadTokens()).toBeNull()
   })
+
+  it('opens with no signal using the last profile of this session, but not after a logout', async () => {
+    await useAuthStore().loginWithDevAccount(12)
+    uniStub().backend.fault = () => 'network'
+    const offline = restart()
+    expect(await offline.restore()).toBe(true)
+    expect(offline.me?.name).toBe('张网格')
+
+    uniStub().backend.fault = () => undefined
+    await offline.logout()
+    uniStub().backend.fault = () => 'network'
+    expect(await restart().restore()).toBe(false)
+  })
+
+  it('does not fall back to the cached profile when the server refuses the session', async () => {
+    await useAuthStore().loginWithDevAccount(12)
+    const { backend } = uniStub()
+    backend.expireAccessTokens()
+    backend.routes.set('POST /api/v1/auth/refresh', () => ({ statusCode: 401, data: { error: 'InvalidToken', message: '登录已过期' } }))
+    expect(await restart().restore()).toBe(false)
+    expect(uniStub().storage.has('jinlin.me')).toBe(false)
+  })
 })
