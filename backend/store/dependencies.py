@@ -17,7 +17,8 @@ from backend.models.user import Role, User
 from backend.org.scope import Scope, scope_of
 from backend.store import repository
 from backend.store.exceptions import ItemNotFound, OrderNotFound, StoreNotFound
-from backend.store.places import member_scope
+from backend.store.places import household_scope, member_scope, member_scope_with
+from backend.store.repository import OrderContext
 from backend.users import repository as users_repository
 
 STORE_ADMINS = (Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
@@ -90,6 +91,20 @@ async def order_for_counter(principal: StoreAdmin, order_id: Id) -> Order:
     if order is None:
         raise OrderNotFound()
     return order
+
+
+async def store_to_order_from(principal: Principal, resident: User, store_id: int, item_ids: list[int],
+                              *, delivery: bool) -> OrderContext:
+    """What an order needs (one query), if the store is one the order may go to: the resident's own community's
+    stores (staff ordering for them reach those too), or any in the caller's scope. Else 404."""
+    ctx = await repository.order_context(store_id, item_ids, resident.household_id, home=delivery)
+    if resident.id == principal.id:
+        scope = member_scope_with(principal, ctx.household).union(staff(principal))
+    else:
+        scope = household_scope(ctx.household).union(staff(principal))
+    if ctx.store is None or not ctx.store.is_active or not scope.covers(ctx.store):
+        raise StoreNotFound(detail={"loc": "body.store_id"})
+    return ctx
 
 
 async def resident_for(principal: Principal, for_user_id: int | None) -> User:

@@ -1,8 +1,9 @@
 """Orders at the 爱心超市, one transaction each way:
 
-- place: hold each line's stock (conditional UPDATE, items in id order), use the household's monthly quota
-  (conditional UPDATE), reserve the points through the ledger (``reserve_points``), write the order, its history
-  row and, for delivery, its task. Any refusal (out of stock, over the limit, not enough points) rolls it all back.
+- place: write the order, its lines, history and audit rows and take the household's monthly quota (an upsert
+  conditional on the limit; one statement on PostgreSQL), for delivery open its task, reserve the points through
+  the ledger (``reserve_points``), hold each line's stock (conditional UPDATE, items in id order). Any refusal
+  (out of stock, over the limit, not enough points) rolls it all back. The answer is built from what was written.
 - cancel (before hand-over; staff also after, taking the goods back): release stock, quota and points exactly.
 - hand over at the counter (pickup: completed, points to the store) or to the volunteer (delivery: on its way);
   complete a delivery when the resident confirms it.
@@ -13,13 +14,15 @@ confirmed/handed_over → cancelled. Anything else is ``InvalidTransition``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from backend.config import Settings
 from backend.core import audit
 from backend.core.db import atomic
 from backend.core.errors import InvalidTransition
 from backend.core.timeutil import to_local, utcnow
 from backend.ledger import service as ledger
-from backend.models.org import Household, OrgUnit
+from backend.models.org import Household
 from backend.models.store import (
     Fulfilment,
     MovementKind,
@@ -32,8 +35,15 @@ from backend.models.store import (
 )
 from backend.models.user import User
 from backend.store import repository
-from backend.store.exceptions import ItemNotFound, MonthlyLimitReached, NoHousehold, OrderNotCancellable, OutOfStock
+from backend.store.exceptions import (
+    ItemNotFound,
+    MonthlyLimitReached,
+    NoHousehold,
+    OrderNotCancellable,
+    OutOfStock,
+)
 from backend.store.places import place_of
+from backend.store.repository import OrderContext
 from backend.store.schemas import OrderIn, OrderLineOut, OrderOut
 from backend.store.service import _movement, warn_if_low
 
@@ -48,13 +58,13 @@ def quota_holder(resident: User) -> str:
     return f"h{resident.household_id}" if resident.household_id else f"u{resident.id}"
 
 
-def order_out(o: Order, task_id: int | None = None) -> OrderOut:
+def order_out(o: Order, task_id: int | None = None, lines: list[OrderLine] | None = None) -> OrderOut:
     return OrderOut(
         id=o.id, store_id=o.store_id, resident_id=o.resident_id, placed_by_id=o.placed_by_id,
         on_behalf=o.placed_by_id != o.resident_id, fulfilment=o.fulfilment, status=o.status,
         status_label=OrderStatus(o.status).label, total_points=o.total_points,
         lines=[OrderLineOut(item_id=ln.item_id, name=ln.name, qty=ln.qty, price_points=ln.price_points)
-               for ln in sorted(o.lines, key=lambda ln: ln.item_id)],
+               for ln in sorted(o.lines if lines is None else lines, key=lambda ln: ln.item_id)],
         note=o.note, task_id=task_id, created_at=o.created_at, completed_at=o.completed_at,
         cancelled_at=o.cancelled_at,
     )
@@ -74,59 +84,84 @@ async def _move(order: Order, to: OrderStatus, *, actor_id: int | None, reason: 
     order.status = to
 
 
-async def place(settings: Settings, store: Store, resident: User, body: OrderIn, *, actor_id: int) -> Order:
-    """Place an order for ``resident`` (by them, or by ``actor_id`` on their behalf): confirmed or refused whole."""
-    from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
+@dataclass
+class Placed:
+    """A new order as stored, its lines, and its delivery task (if any): all the answer needs."""
 
-    items = {i.id: i for i in await StoreItem.filter(store_id=store.id, is_active=True,
-                                                     id__in=[ln.item_id for ln in body.lines])}
-    missing = [ln.item_id for ln in body.lines if ln.item_id not in items]
+    order: Order
+    lines: list[OrderLine]
+    task_id: int | None
+
+
+def _checked_lines(ctx: OrderContext, body: OrderIn) -> list[tuple[StoreItem, int]]:
+    """The lines with their items, in item id order (the order every writer locks items in)."""
+    missing = [ln.item_id for ln in body.lines if ln.item_id not in ctx.items]
     if missing:
         raise ItemNotFound(detail={"loc": "body.lines", "item_ids": missing})
-    household = await Household.get_or_none(id=resident.household_id) if resident.household_id else None
+    return sorted(((ctx.items[ln.item_id], ln.qty) for ln in body.lines), key=lambda pair: pair[0].id)
+
+
+def _over_limit(item: StoreItem) -> MonthlyLimitReached:
+    return MonthlyLimitReached(f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
+                               detail={"item_id": item.id, "monthly_limit": item.monthly_limit})
+
+
+def _new_order(store: Store, household: Household | None, resident: User, body: OrderIn,
+               lines: list[tuple[StoreItem, int]], *, actor_id: int) -> repository.NewOrder:
+    now = utcnow()
+    return repository.NewOrder(
+        store_id=store.id, resident_id=resident.id, household_id=resident.household_id, placed_by_id=actor_id, on_behalf_of_id=resident.id if actor_id != resident.id else None,
+        fulfilment=body.fulfilment.value, total_points=sum(item.price_points * qty for item, qty in lines),
+        quota_holder=quota_holder(resident), month=to_local(now).strftime("%Y-%m"), note=body.note,
+        place=place_of(household or store), created_at=now,
+        lines=[(item.id, item.name, qty, item.price_points) for item, qty in lines],
+        limited=[(item.id, qty) for item, qty in lines if item.monthly_limit is not None],
+    )
+
+
+async def place(settings: Settings, ctx: OrderContext, resident: User, body: OrderIn, *, actor_id: int) -> Placed:
+    """Place an order for ``resident`` (by them, or by ``actor_id`` on their behalf) at ``ctx.store`` (the caller
+    checked it is in scope): confirmed or refused whole.
+
+    One transaction, rows nobody else writes first and the shared hot rows last (ADR 17): the order, its lines,
+    history and audit rows and the household's monthly quota (one statement on PostgreSQL); for delivery its task;
+    the points reserved through the ledger (the person's account, then the community's escrow); the stock held,
+    items in id order. Cancelling takes them in the same order, so no two transactions wait on each other in a
+    cycle, and the hot rows (escrow, items) stay locked only for the last statements before the commit."""
+    from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
+
+    store, household = ctx.store, ctx.household
+    assert store is not None and ctx.community is not None
+    lines = _checked_lines(ctx, body)
     if body.fulfilment is Fulfilment.DELIVERY and household is None:
         raise NoHousehold()
-    community = await OrgUnit.get(id=store.community_id)
-    holder, month = quota_holder(resident), to_local(utcnow()).strftime("%Y-%m")
-    total = sum(items[ln.item_id].price_points * ln.qty for ln in body.lines)
-    place = place_of(household) if household else place_of(store)
+    for item, qty in lines:  # more than a whole month's limit: no need to ask the database
+        if item.monthly_limit is not None and qty > item.monthly_limit:
+            raise _over_limit(item)
+    new = _new_order(store, household, resident, body, lines, actor_id=actor_id)
+    task_id = None
     async with atomic():
-        # Rows nobody else writes first; the shared hot rows (the community's escrow account in the ledger, then
-        # the items in id order) last, so they stay locked only for the last statements before the commit. Every
-        # writer takes them in that order (person → escrow → items): no two transactions wait on each other.
-        order = await Order.create(store_id=store.id, resident_id=resident.id, household_id=resident.household_id,
-                                   placed_by_id=actor_id, fulfilment=body.fulfilment, total_points=total,
-                                   quota_holder=holder, month=month, note=body.note, **place)
-        await OrderLine.bulk_create([OrderLine(order_id=order.id, item_id=ln.item_id, name=items[ln.item_id].name,
-                                               qty=ln.qty, price_points=items[ln.item_id].price_points)
-                                     for ln in body.lines])
-        on_behalf = resident.id if actor_id != resident.id else None
-        await OrderEvent.create(order_id=order.id, from_status=None, to_status=S.CONFIRMED, actor_id=actor_id,
-                                on_behalf_of_id=on_behalf)
-        await audit.record("order:place", actor_id=actor_id, on_behalf_of_id=on_behalf, object_type="store_order",
-                           object_id=order.id, detail={"total_points": total, "fulfilment": body.fulfilment.value})
+        order, taken = await repository.insert_order(new)
+        over = next((item for item, _ in lines if item.monthly_limit is not None and item.id not in taken), None)
+        if over is not None:
+            raise _over_limit(over)
         if body.fulfilment is Fulfilment.DELIVERY:
-            await tasks.open_delivery_task(settings, order, store, resident, household, actor_id=actor_id)
-        lines = sorted(body.lines, key=lambda ln: ln.item_id)
-        for line in lines:
-            item = items[line.item_id]
-            if item.monthly_limit is not None and not await repository.use_quota(
-                    holder, item.id, month, line.qty, item.monthly_limit):
-                raise MonthlyLimitReached(f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
-                                          detail={"item_id": item.id, "monthly_limit": item.monthly_limit})
-        if total > 0:
-            await ledger.reserve_points(resident.id, total, community=community, order_id=order.id, actor_id=actor_id)
-        for line in lines:
-            item = items[line.item_id]
-            row = await repository.hold(item.id, store.id, line.qty)
+            assert household is not None
+            task_id = await tasks.open_delivery_task(settings, order, store, household, ctx.home, actor_id=actor_id)
+        if new.total_points > 0:
+            await ledger.reserve_points(resident.id, new.total_points, community=ctx.community, order_id=order.id,
+                                        actor_id=actor_id)
+        for item, qty in lines:
+            row = await repository.hold(item.id, store.id, qty)
             if row is None:
-                raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": line.qty})
-            await warn_if_low(item, row["stock"] + line.qty, row["stock"], row["low_stock_at"])
-    return await Order.get(id=order.id).prefetch_related("lines")
+                raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": qty})
+            await warn_if_low(item, row["stock"] + qty, row["stock"], row["low_stock_at"])
+    out_lines = [OrderLine(order_id=order.id, item_id=i, name=n, qty=q, price_points=p) for i, n, q, p in new.lines]
+    return Placed(order, out_lines, task_id)
 
 
-async def _return_lines(order: Order, *, handed_over: bool, actor_id: int | None) -> None:
-    for line in sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id):
+async def _return_lines(order: Order, lines: list[OrderLine], *, handed_over: bool, actor_id: int | None) -> None:
+    for line in lines:
         if handed_over:  # the goods came back to the shelf: a return movement
             item = await StoreItem.get(id=line.item_id)
             row = await repository.add(line.item_id, line.qty)
@@ -134,11 +169,11 @@ async def _return_lines(order: Order, *, handed_over: bool, actor_id: int | None
                             order_id=order.id, reason=f"订单 #{order.id} 取消退回")
         else:
             await repository.unhold(line.item_id, line.qty)
-        await repository.free_quota(order.quota_holder, line.item_id, order.month, line.qty)
 
 
 async def cancel(order: Order, *, actor_id: int, reason: str | None, staff: bool, from_task: bool = False) -> Order:
-    """Cancel: stock back on the shelf, quota and points released, the delivery task (if any) cancelled."""
+    """Cancel: stock back on the shelf, quota and points released, the delivery task (if any) cancelled.
+    Rows are taken in the order ``place`` takes them: the order, the quota, the ledger, the items."""
     from backend.tasks import fulfilment as tasks  # noqa: PLC0415
 
     status = OrderStatus(order.status)
@@ -146,9 +181,12 @@ async def cancel(order: Order, *, actor_id: int, reason: str | None, staff: bool
         raise OrderNotCancellable(detail={"status": status.value})
     async with atomic():
         await _move(order, S.CANCELLED, actor_id=actor_id, reason=reason, cancelled_at=utcnow(), cancel_reason=reason)
-        if order.total_points > 0:  # the ledger's rows before the items': the lock order of ``place``
+        lines = sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id)
+        for line in lines:
+            await repository.free_quota(order.quota_holder, line.item_id, order.month, line.qty)
+        if order.total_points > 0:
             await ledger.release_reserved(order.id, actor_id=actor_id)
-        await _return_lines(order, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
+        await _return_lines(order, lines, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
         await audit.record("order:cancel", actor_id=actor_id, object_type="store_order", object_id=order.id,
                            detail={"reason": reason})
         if not from_task:

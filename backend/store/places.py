@@ -31,9 +31,14 @@ def household_scope(household: Household | None) -> Scope:
 async def member_scope(principal: Principal) -> Scope:
     """The units the caller belongs to in any role, the communities those lie in (a grid worker uses the
     community's store), and their household's community."""
+    return member_scope_with(principal, await household_of(principal.user))
+
+
+def member_scope_with(principal: Principal, household: Household | None) -> Scope:
+    """``member_scope`` with the caller's household already loaded."""
     communities = {g.org_unit.community_id for g in principal.grants if g.org_unit and g.org_unit.community_id}
     own = Scope(units={OrgLevel.COMMUNITY: frozenset(communities)}) if communities else Scope()
-    return scope_of(principal, ALL_ROLES).union(own).union(household_scope(await household_of(principal.user)))
+    return scope_of(principal, ALL_ROLES).union(own).union(household_scope(household))
 
 
 async def home_point(household: Household | None) -> tuple[float, float] | None:

@@ -10,6 +10,7 @@ from backend.core.errors import AlreadyExists, InvalidTransition, NotFound, resp
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from backend.core.timeutil import to_local, utcnow
 from backend.ledger.exceptions import InsufficientBalance
+from backend.models.store import Fulfilment
 from backend.models.tasks import Task
 from backend.store import orders, repository, service
 from backend.store.dependencies import (
@@ -24,6 +25,7 @@ from backend.store.dependencies import (
     is_family,
     resident_for,
     staff,
+    store_to_order_from,
     target_item,
     visible_scope,
 )
@@ -39,7 +41,6 @@ from backend.store.exceptions import (
     StockWouldGoNegative,
     StoreNotFound,
 )
-from backend.store.places import household_of, household_scope
 from backend.store.schemas import (
     CancelIn,
     ItemIn,
@@ -150,14 +151,10 @@ ORDER_ERRORS = (StoreNotFound, ItemNotFound, NotFound, NoHousehold, OutOfStock, 
 async def place_order(body: OrderIn, principal: CurrentUser, settings: SettingsDep):
     """下单：冻结积分、预留库存，送货上门时生成配送任务。工作人员可代居民下单（for_user_id）。"""
     resident = await resident_for(principal, body.for_user_id)
-    # the resident's own community's stores (staff ordering for them reach those too), or any in staff scope
-    scope = household_scope(await household_of(resident)).union(
-        await visible_scope(principal) if resident.id == principal.id else staff(principal))
-    store = await repository.scoped_stores(scope).filter(id=body.store_id, is_active=True).first()
-    if store is None:
-        raise StoreNotFound(detail={"loc": "body.store_id"})
-    order = await orders.place(settings, store, resident, body, actor_id=principal.id)
-    return await _out(order)
+    ctx = await store_to_order_from(principal, resident, body.store_id, [ln.item_id for ln in body.lines],
+                                    delivery=body.fulfilment is Fulfilment.DELIVERY)
+    placed = await orders.place(settings, ctx, resident, body, actor_id=principal.id)
+    return orders.order_out(placed.order, placed.task_id, placed.lines)
 
 
 @router.get("/orders/mine", response_model=Page[OrderOut])

@@ -22,7 +22,16 @@ from backend.notifications.service import notify
 from backend.store import repository
 from backend.store.exceptions import CountBelowHeld, ItemNotFound, StockChanged, StockWouldGoNegative
 from backend.store.places import place_of
-from backend.store.schemas import ItemIn, ItemOut, ItemUpdate, MovementIn, MovementOut, StockTakeIn, StoreIn, StoreOut
+from backend.store.schemas import (
+    ItemIn,
+    ItemOut,
+    ItemUpdate,
+    MovementIn,
+    MovementOut,
+    StockTakeIn,
+    StoreIn,
+    StoreOut,
+)
 
 LOW_STOCK = register_kind("store.low_stock", "爱心超市库存不足")
 

@@ -3,8 +3,6 @@ cancel. Each step is one edge of ``service.EDGES`` (conditional UPDATE + history
 
 from __future__ import annotations
 
-from tortoise.expressions import F
-
 from backend.core import audit
 from backend.core.db import atomic
 from backend.core.errors import InvalidTransition
@@ -13,7 +11,14 @@ from backend.ledger import service as ledger
 from backend.ledger.rules import TaskKind as LedgerTaskKind
 from backend.models.org import OrgUnit
 from backend.models.store import Order
-from backend.models.tasks import AssignmentStatus, OfferStatus, Task, TaskAssignment, TaskKind, TaskOffer, TaskStatus
+from backend.models.tasks import (
+    AssignmentStatus,
+    OfferStatus,
+    Task,
+    TaskAssignment,
+    TaskKind,
+    TaskOffer,
+)
 from backend.store import orders as store_orders
 from backend.tasks import enums, matching
 from backend.tasks.exceptions import TaskCancelled

@@ -124,6 +124,8 @@ async def advance(task: Task, *, from_wave: int) -> int | None:
     return None
 
 
-async def start(task: Task) -> None:
-    """Queue the first wave of a new round (the worker runs it right after commit)."""
-    await outbox.enqueue(START, {"task_id": task.id, "round": task.round}, dedupe_key=f"{START}:{task.id}:{task.round}")
+async def start(task: Task, *, new: bool = False) -> None:
+    """Queue the first wave of a new round (the worker runs it right after commit). A ``new`` task cannot have
+    one queued yet: it skips the dedupe key."""
+    await outbox.enqueue(START, {"task_id": task.id, "round": task.round},
+                         dedupe_key=None if new else f"{START}:{task.id}:{task.round}")

@@ -3,15 +3,46 @@ to them (``offered_to``), never from the task table."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
+from backend.core import sql
 from backend.core.timeutil import utcnow
 from backend.models.org import Household, OrgUnit
 from backend.models.tasks import HelpKind, OfferStatus, Task, TaskOffer, TaskStatus
 from backend.org.scope import Scope
 
 OPEN_STATES = (TaskStatus.OFFERED, TaskStatus.ACCEPTED, TaskStatus.PICKED_UP, TaskStatus.DELIVERED)
+
+
+# A new task and its first history row: hand-written SQL (backend/core/sql.py), one statement on PostgreSQL (a
+# data-modifying CTE), since every delivery order and every help request creates one.
+NEW_TASK_COLUMNS = (
+    "kind", "help_kind", "title", "note", "order_id", "store_id", "requester_id", "household_id", "created_by_id",
+    "origin_lat", "origin_lng", "dest_lat", "dest_lng", "distance_m", "required_skill", "status", "round", "wave",
+    "wave_seconds", "due_at", "batch_key", "street_id", "community_id", "grid_id", "compound_id", "created_at",
+    "updated_at",
+)
+_N = len(NEW_TASK_COLUMNS)
+_INSERT_TASK = (f"INSERT INTO task ({', '.join(NEW_TASK_COLUMNS)}) "
+                f"VALUES ({', '.join(f'${i}' for i in range(1, _N + 1))}) RETURNING *")
+_CREATE_EVENT = ("INSERT INTO task_event (task_id, action, from_status, to_status, actor_id, on_behalf_of_id,"
+                 " created_at)")
+_INSERT_WITH_EVENT = (f"WITH t AS ({_INSERT_TASK}), e AS ({_CREATE_EVENT} SELECT id, 'create', NULL, status,"
+                      f" created_by_id, ${_N + 1}::bigint, created_at FROM t) SELECT * FROM t")
+_INSERT_EVENT = f"{_CREATE_EVENT} VALUES ($1, 'create', NULL, $2, $3, $4, $5)"
+
+
+async def insert_task(values: dict[str, Any], *, on_behalf_of_id: int | None) -> Task:
+    """A new task (``values`` by ``NEW_TASK_COLUMNS``, absent ones NULL) and its ``create`` history row."""
+    params = [values.get(c) for c in NEW_TASK_COLUMNS]
+    if not sql.is_sqlite():
+        return Task._init_from_db(**(await sql.fetch(_INSERT_WITH_EVENT, *params, on_behalf_of_id))[0])
+    task = Task._init_from_db(**(await sql.fetch(_INSERT_TASK, *params))[0])
+    await sql.execute(_INSERT_EVENT, task.id, task.status, task.created_by_id, on_behalf_of_id, task.created_at)
+    return task
 
 
 def scoped_tasks(scope: Scope) -> QuerySet[Task]:

@@ -13,7 +13,6 @@ from backend.core.errors import InvalidTransition, NotFound, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from backend.models.org import Household, OrgLevel, OrgUnit
 from backend.models.tasks import HelpKind, TaskEvent, TaskStatus
-
 from backend.org.scope import scope_of
 from backend.store.dependencies import resident_for
 from backend.store.exceptions import OrderNotCancellable
@@ -88,8 +87,8 @@ async def help_kinds(principal: CurrentUser, community_id: Annotated[int | None,
 @router.put("/help-kinds", response_model=list[HelpKindOut], responses=responses(NotFound))
 async def set_help_kinds(body: HelpKindsIn, principal: CommunityStaff):
     """社区配置可申请的帮办服务。"""
-    from backend.core.db import atomic  # noqa: PLC0415
     from backend.core import audit  # noqa: PLC0415
+    from backend.core.db import atomic  # noqa: PLC0415
 
     unit = await OrgUnit.get_or_none(id=body.community_id)
     if unit is None or unit.level != OrgLevel.COMMUNITY or not scope_of(principal, enums_staff()).covers(unit):

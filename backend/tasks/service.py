@@ -36,7 +36,7 @@ from backend.models.user import User
 from backend.notifications.service import notify
 from backend.outbox import service as outbox
 from backend.store.places import home_point, place_of
-from backend.tasks import enums, matching
+from backend.tasks import enums, matching, repository
 from backend.tasks.exceptions import (
     NoLocation,
     OfferWithdrawn,
@@ -101,27 +101,33 @@ async def _tell(people: list[int], kind: str, task: Task, title: str, body: str 
 
 async def _create(settings: Settings, *, kind: TaskKind, title: str, place: dict, origin: tuple[float, float],
                   actor_id: int, **fields) -> Task:  # type: ignore[no-untyped-def]
+    """A new task with its history row, its due-time check and its first round of matching. A task this new
+    cannot have those jobs yet, so they skip their dedupe keys (and the extra round trips those cost)."""
     now = utcnow()
-    task = await Task.create(kind=kind, title=title[:64], origin_lat=origin[0], origin_lng=origin[1], wave=-1,
-                             wave_seconds=settings.task_offer_wave_seconds, created_by_id=actor_id,
-                             due_at=now + timedelta(minutes=settings.task_due_minutes), **place, **fields)
-    await TaskEvent.create(task_id=task.id, action="create", from_status=None, to_status=T.OFFERED, actor_id=actor_id,
-                           on_behalf_of_id=fields.get("requester_id") if fields.get("requester_id") != actor_id else None)
-    await outbox.enqueue(DUE_JOB, {"task_id": task.id}, run_at=task.due_at, dedupe_key=f"{DUE_JOB}:{task.id}")
-    await matching.start(task)
+    requester = fields.get("requester_id")
+    task = await repository.insert_task(
+        {"kind": kind.value, "title": title[:64], "origin_lat": origin[0], "origin_lng": origin[1],
+         "status": T.OFFERED.value, "round": 0, "wave": -1, "wave_seconds": settings.task_offer_wave_seconds,
+         "created_by_id": actor_id, "due_at": now + timedelta(minutes=settings.task_due_minutes),
+         "created_at": now, "updated_at": now, **place, **fields},
+        on_behalf_of_id=requester if requester != actor_id else None)
+    await outbox.enqueue(DUE_JOB, {"task_id": task.id}, run_at=task.due_at)
+    await matching.start(task, new=True)
     return task
 
 
-async def open_delivery_task(settings: Settings, order: Order, store: Store, resident: User,
-                             household: Household, *, actor_id: int) -> Task:
-    """The delivery task of an order (in the order's transaction), matched from the store."""
-    home = await home_point(household)
+async def open_delivery_task(settings: Settings, order: Order, store: Store, household: Household,
+                             home: tuple[float, float] | None, *, actor_id: int) -> int:
+    """The delivery task of an order (in the order's transaction), matched from the store; returns its id.
+    ``home`` is where the household is (``store.places.home_point``), if the map knows."""
     distance = round(geohash.distance_m(store.lat, store.lng, *home)) if home else None
-    return await _create(settings, kind=TaskKind.DELIVERY, title=f"爱心超市送货上门（订单 #{order.id}）",
+    task = await _create(settings, kind=TaskKind.DELIVERY, title=f"爱心超市送货上门（订单 #{order.id}）",
                          place=place_of(household), origin=(store.lat, store.lng), actor_id=actor_id,
-                         order_id=order.id, store_id=store.id, requester_id=resident.id, household_id=household.id,
-                         dest_lat=home[0] if home else None, dest_lng=home[1] if home else None,
-                         distance_m=distance, required_skill="delivery", note=order.note)
+                         order_id=order.id, store_id=store.id, requester_id=order.resident_id,
+                         household_id=household.id, dest_lat=home[0] if home else None,
+                         dest_lng=home[1] if home else None, distance_m=distance, required_skill="delivery",
+                         note=order.note)
+    return task.id
 
 
 async def request_help(settings: Settings, resident: User, household: Household | None, community: OrgUnit,

@@ -5,8 +5,8 @@ event found it (conditional UPDATEs in ``matching.advance``, dedupe keys on noti
 from __future__ import annotations
 
 from backend.core.db import atomic
-from backend.models.outbox import OutboxEvent
 from backend.models.org import OrgUnit
+from backend.models.outbox import OutboxEvent
 from backend.models.tasks import OfferStatus, Task, TaskOffer, TaskStatus
 from backend.notifications import recipients
 from backend.notifications.service import notify
