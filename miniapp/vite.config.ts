@@ -25,6 +25,26 @@ function noVendorCdnPreload(): Plugin {
   }
 }
 
+/**
+ * The H5 framework CSS does the same: a `shadow-preload` animation fetches a shadow image from the vendor CDN three
+ * seconds after the page loads (and the unused navigation-bar shadow classes point there too). Drop those URLs
+ * after uni's own CSS plugin has added them; the browser tests assert that no request leaves the app's origin.
+ */
+function noVendorCdnShadow(): Plugin {
+  const vendor = /url\((['"]?)https?:\/\/cdn\d*\.dcloud\.net\.cn\/[^)]*\)/g
+  return {
+    name: 'jinlin:no-vendor-cdn-shadow',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle)) {
+        if (file.type === 'asset' && file.fileName.endsWith('.css') && typeof file.source === 'string') {
+          file.source = file.source.replace(vendor, 'none')
+        }
+      }
+    },
+  }
+}
+
 export default defineConfig(({ mode }) => {
   const env = loadEnv(mode, process.cwd(), '')
   if (process.env.UNI_PLATFORM === 'mp-weixin' && mode === 'production' && !env.VITE_API_BASE) {
@@ -36,7 +56,7 @@ export default defineConfig(({ mode }) => {
   // `npm run dev:h5` proxies /api and /healthz to a locally running backend (same-origin in production).
   const backend = env.JINLIN_DEV_BACKEND || 'http://127.0.0.1:8000'
   return {
-    plugins: [noVendorCdnPreload(), uni()],
+    plugins: [noVendorCdnPreload(), uni(), noVendorCdnShadow()],
     server: {
       proxy: {
         '/api': { target: backend, changeOrigin: false, ws: true },

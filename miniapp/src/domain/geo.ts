@@ -51,3 +51,13 @@ export function distanceM(a: { lat: number; lng: number }, b: { lat: number; lng
 }
 
 const round6 = (v: number) => Math.round(v * 1e6) / 1e6
+
+/** GCJ-02 → WGS-84 by fixed-point iteration (error < 1 cm after a few rounds); used by tests to place a browser. */
+export function gcj02ToWgs84(lat: number, lng: number): { lat: number; lng: number } {
+  let w = { lat, lng }
+  for (let i = 0; i < 8; i++) {
+    const g = wgs84ToGcj02(w.lat, w.lng)
+    w = { lat: w.lat - (g.lat - lat), lng: w.lng - (g.lng - lng) }
+  }
+  return { lat: Math.round(w.lat * 1e7) / 1e7, lng: Math.round(w.lng * 1e7) / 1e7 }
+}
