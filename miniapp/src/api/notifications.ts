@@ -4,7 +4,8 @@ import type { ConsentChoice, InboxItem, InboxPage, SubscriptionsOut, Template, U
 
 const N = '/api/v1/notifications'
 
-export const inbox = (cursor?: string | null, limit = 20) => http.get<InboxPage>(N, { cursor, limit })
+export const inbox = (cursor?: string | null, limit = 20, opts: { toast?: boolean } = {}) =>
+  http.get<InboxPage>(N, { cursor, limit }, opts)
 export const unreadCount = () => http.get<UnreadCount>(`${N}/unread-count`, undefined, { toast: false })
 export const markRead = (id: number) => http.post<InboxItem>(`${N}/${id}/read`, {}, { toast: false })
 export const readAll = (upTo?: number) => http.post<{ updated: number }>(`${N}/read-all`, { up_to: upTo ?? null })

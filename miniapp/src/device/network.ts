@@ -1,9 +1,11 @@
 /**
  * Network up/down for code that must react when the signal comes back (the offline visit queue, the socket).
- * uni.onNetworkStatusChange covers mp-weixin; in a desktop browser uni's H5 version reads
- * `navigator.connection`, whose `type` is missing and which does not fire on going offline, so on H5 the
- * window's own online/offline events are used too. Listeners may hear the same change twice: they are idempotent.
+ * mp-weixin: uni.onNetworkStatusChange. H5: the window's own online/offline events only — uni's H5 version reads
+ * `navigator.connection`, whose `type` is missing in desktop browsers, so it reports "4g, connected" even while
+ * the browser is offline. Listeners may hear the same change twice: they are idempotent.
  */
+import { isH5 } from '@/platform'
+
 type Listener = (online: boolean) => void
 const listeners = new Set<Listener>()
 let wired = false
@@ -17,9 +19,9 @@ function emit(online: boolean): void {
 function wire(): void {
   if (wired) return
   wired = true
-  uni.onNetworkStatusChange((res) => emit(res.isConnected))
+  if (!isH5) uni.onNetworkStatusChange((res) => emit(res.isConnected))
   const w = typeof window !== 'undefined' ? window : undefined
-  if (w && typeof w.addEventListener === 'function') {
+  if (isH5 && w && typeof w.addEventListener === 'function') {
     w.addEventListener('online', () => emit(true))
     w.addEventListener('offline', () => emit(false))
   }
@@ -39,8 +41,12 @@ export function isOnline(): boolean {
   return nav && typeof nav.onLine === 'boolean' ? nav.onLine : true
 }
 
-/** Ask the platform (mp-weixin knows; H5 falls back to navigator.onLine). */
+/** Ask the platform (mp-weixin knows; H5 trusts navigator.onLine, see above). */
 export function checkNetwork(): Promise<boolean> {
+  if (isH5) {
+    lastKnown = typeof navigator === 'undefined' || navigator.onLine !== false
+    return Promise.resolve(lastKnown)
+  }
   return new Promise((resolve) => {
     uni.getNetworkType({
       success: (res) => {

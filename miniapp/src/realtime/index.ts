@@ -30,7 +30,7 @@ function instance(): RealtimeClient {
     renewToken: () => http.refreshTokens(),
     cursor: () => inbox.newestId,
     onItem: (item: InboxItem) => inbox.receive(item),
-    onOverflow: () => void inbox.load().catch(() => undefined),
+    onOverflow: () => void inbox.load({ quiet: true }).catch(() => undefined),
     onStatus: (s) => (realtimeStatus.value = s),
   })
   if (!wired) {
@@ -48,7 +48,7 @@ export async function startRealtime(): Promise<void> {
   const rt = instance()
   if (!inbox.loaded) {
     try {
-      await inbox.load()
+      await inbox.load({ quiet: true })
     } catch {
       // offline: the socket resumes from whatever we have once it connects
     }

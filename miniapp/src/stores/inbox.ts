@@ -29,10 +29,10 @@ export const useInboxStore = defineStore('inbox', () => {
   }
 
   /** First page over HTTP (and the unread count). Items that came by socket meanwhile are kept. */
-  async function load(): Promise<void> {
+  async function load(opts: { quiet?: boolean } = {}): Promise<void> {
     loading.value = true
     try {
-      const page = await api.inbox(null)
+      const page = await api.inbox(null, 20, { toast: !opts.quiet })
       const live = items.value.filter((i) => !page.items.some((p) => p.id === i.id))
       items.value = [...page.items]
       live.forEach(insert)
