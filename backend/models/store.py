@@ -1,9 +1,10 @@
 """爱心超市: stores, their catalogue and stock, and residents' orders.
 
-Invariants: an item's ``stock`` (on the shelf, free to order) and ``held`` (set aside for open orders) never go
-below zero (CHECK, and every change is a conditional UPDATE). Every change of what is physically on hand writes a
-``StockMovement`` and the sum of an item's movements is ``stock + held``. A household's monthly quota per item is
-one row per month whose ``used`` only moves by conditional UPDATE. Every order state change writes an ``OrderEvent``.
+Invariants: an item's ``stock`` (on the shelf, free to order) and ``held`` (set aside for open orders) never
+go below zero (CHECK, and every change is a conditional UPDATE). Every change of what is physically on hand
+writes a ``StockMovement`` and the sum of an item's movements is ``stock + held``. A household's monthly quota
+per item is one row per month whose ``used`` only moves by conditional UPDATE. Every order state change writes
+an ``OrderEvent``.
 
 Model docstrings become table comments: keep ";" out of them (SQLite's migration editor splits DDL on it).
 """
@@ -35,8 +36,12 @@ class MovementKind(StrEnum):
 
 
 MOVEMENT_LABELS = {
-    MovementKind.DONATION: "捐赠入库", MovementKind.PURCHASE: "采购入库", MovementKind.ADJUSTMENT: "库存调整",
-    MovementKind.TRANSFER_IN: "调入", MovementKind.TRANSFER_OUT: "调出", MovementKind.ORDER_OUT: "订单出库",
+    MovementKind.DONATION: "捐赠入库",
+    MovementKind.PURCHASE: "采购入库",
+    MovementKind.ADJUSTMENT: "库存调整",
+    MovementKind.TRANSFER_IN: "调入",
+    MovementKind.TRANSFER_OUT: "调出",
+    MovementKind.ORDER_OUT: "订单出库",
     MovementKind.RETURN: "退回入库",
 }
 
@@ -60,11 +65,13 @@ class OrderStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"confirmed": "已下单", "handed_over": "配送中", "completed": "已完成", "cancelled": "已取消"}[self.value]
+        return {"confirmed": "已下单", "handed_over": "配送中", "completed": "已完成", "cancelled": "已取消"}[
+            self.value
+        ]
 
 
 class Store(models.Model, ScopedColumns):
-    """One community's 爱心超市, placed in its community (ancestor ids) and on the map (for delivery distance)."""
+    """One community's 爱心超市, placed in its community (ancestor ids) and on the map (for delivery distance)."""  # noqa: E501 - a table comment
 
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=64)
@@ -108,7 +115,9 @@ class StoreItem(models.Model, ScopedColumns):
             CheckConstraint(check="stock >= 0", name="store_item_stock_nonneg"),
             CheckConstraint(check="held >= 0", name="store_item_held_nonneg"),
             CheckConstraint(check="price_points >= 0", name="store_item_price_nonneg"),
-            CheckConstraint(check="monthly_limit IS NULL OR monthly_limit > 0", name="store_item_limit_positive"),
+            CheckConstraint(
+                check="monthly_limit IS NULL OR monthly_limit > 0", name="store_item_limit_positive"
+            ),
             CheckConstraint(check="low_stock_at >= 0", name="store_item_low_stock_nonneg"),
         )
 
@@ -143,9 +152,12 @@ class StockMovement(models.Model, ScopedColumns):
             CheckConstraint(check="on_hand_after >= 0", name="stock_movement_on_hand_nonneg"),
             CheckConstraint(
                 check="kind <> 'donation' OR (donor_kind IS NOT NULL AND donor_name IS NOT NULL "
-                "AND donated_on IS NOT NULL)", name="stock_movement_donation_donor",
+                "AND donated_on IS NOT NULL)",
+                name="stock_movement_donation_donor",
             ),
-            CheckConstraint(check="kind <> 'adjustment' OR reason IS NOT NULL", name="stock_movement_adjust_reason"),
+            CheckConstraint(
+                check="kind <> 'adjustment' OR reason IS NOT NULL", name="stock_movement_adjust_reason"
+            ),
         )
 
 

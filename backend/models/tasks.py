@@ -1,9 +1,10 @@
 """服务快递站: delivery and help tasks, the offers that match them to volunteers, and their history.
 
-Invariants: a task is held by at most one volunteer (the claim is one conditional UPDATE on the task row, and an
-assignment per task and round is unique). A volunteer sees and accepts only tasks offered to them (``TaskOffer``).
-Every state change writes a ``TaskEvent`` in the same transaction. Hours are credited once per task (the ledger's
-idempotency key ``earn_service:task:<id>:<volunteer>``), and only from a confirmed completion.
+Invariants: a task is held by at most one volunteer (the claim is one conditional UPDATE on the task row, and
+an assignment per task and round is unique). A volunteer sees and accepts only tasks offered to them
+(``TaskOffer``). Every state change writes a ``TaskEvent`` in the same transaction. Hours are credited once
+per task (the ledger's idempotency key ``earn_service:task:<id>:<volunteer>``), and only from a confirmed
+completion.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ class TaskStatus(StrEnum):
 
 
 TASK_STATUS_LABELS = {
-    TaskStatus.OFFERED: "待接单", TaskStatus.ACCEPTED: "已接单", TaskStatus.PICKED_UP: "已取货",
-    TaskStatus.DELIVERED: "已送达", TaskStatus.CONFIRMED: "已确认", TaskStatus.CANCELLED: "已取消",
+    TaskStatus.OFFERED: "待接单",
+    TaskStatus.ACCEPTED: "已接单",
+    TaskStatus.PICKED_UP: "已取货",
+    TaskStatus.DELIVERED: "已送达",
+    TaskStatus.CONFIRMED: "已确认",
+    TaskStatus.CANCELLED: "已取消",
 }
 
 
@@ -122,8 +127,10 @@ class Task(models.Model, ScopedColumns):
         indexes = (("status", "due_at"), ("requester_id", "id"))
         constraints = (
             CheckConstraint(check="status <> 'offered' OR volunteer_id IS NULL", name="task_offered_unheld"),
-            CheckConstraint(check="status IN ('offered', 'cancelled') OR volunteer_id IS NOT NULL",
-                            name="task_in_progress_held"),
+            CheckConstraint(
+                check="status IN ('offered', 'cancelled') OR volunteer_id IS NOT NULL",
+                name="task_in_progress_held",
+            ),
         )
 
 

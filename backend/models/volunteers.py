@@ -1,9 +1,10 @@
 """Volunteers: real-name profiles with a place on the map, teams, 双报到, 帮扶对子 pairings and activities.
 
-Invariants: one profile per person and per ID number (a keyed hash, unique), the ID number itself only encrypted
-(AES-GCM, see backend/volunteers/crypto.py) and otherwise masked. ``active_tasks`` never exceeds ``max_active`` and
-an activity's ``signed_up`` never exceeds its ``capacity`` (CHECK, moved by conditional UPDATEs only). A resident
-has at most one active pairing (``active_key`` is the resident id while active, NULL after: a unique column).
+Invariants: one profile per person and per ID number (a keyed hash, unique), the ID number itself only
+encrypted (AES-GCM, see backend/volunteers/crypto.py) and otherwise masked. ``active_tasks`` never exceeds
+``max_active`` and an activity's ``signed_up`` never exceeds its ``capacity`` (CHECK, moved by conditional
+UPDATEs only). A resident has at most one active pairing (``active_key`` is the resident id while active, NULL
+after: a unique column).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class VolunteerProfile(models.Model, ScopedColumns):
         table = "volunteer_profile"
         indexes = (("cell", "status"), ("fine_cell", "status"))
         constraints = (
-            CheckConstraint(check="active_tasks >= 0 AND active_tasks <= max_active", name="volunteer_load_bounded"),
+            CheckConstraint(
+                check="active_tasks >= 0 AND active_tasks <= max_active", name="volunteer_load_bounded"
+            ),
             CheckConstraint(check="max_active >= 1", name="volunteer_max_active_positive"),
             CheckConstraint(check="service_radius_m > 0", name="volunteer_radius_positive"),
         )
@@ -142,7 +145,9 @@ class Pairing(models.Model, ScopedColumns):
     class Meta:
         table = "volunteer_pairing"
         constraints = (
-            CheckConstraint(check="active_key IS NULL OR active_key = resident_id", name="pairing_active_key"),
+            CheckConstraint(
+                check="active_key IS NULL OR active_key = resident_id", name="pairing_active_key"
+            ),
             CheckConstraint(check="volunteer_id <> resident_id", name="pairing_two_people"),
         )
 
@@ -170,7 +175,9 @@ class Activity(models.Model, ScopedColumns):
         table = "volunteer_activity"
         constraints = (
             CheckConstraint(check="capacity > 0", name="activity_capacity_positive"),
-            CheckConstraint(check="signed_up >= 0 AND signed_up <= capacity", name="activity_within_capacity"),
+            CheckConstraint(
+                check="signed_up >= 0 AND signed_up <= capacity", name="activity_within_capacity"
+            ),
             CheckConstraint(check="credit_minutes > 0", name="activity_credit_positive"),
         )
 

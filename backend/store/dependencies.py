@@ -75,28 +75,37 @@ async def target_item(principal: Principal, item_id: int) -> StoreItem:
 
 def is_family(principal: Principal, resident_id: int, household_id: int | None) -> bool:
     own = principal.user.household_id
-    return principal.id == resident_id or (household_id is not None and own is not None and own == household_id)
+    return principal.id == resident_id or (
+        household_id is not None and own is not None and own == household_id
+    )
 
 
 async def order_visible(principal: CurrentUser, order_id: Id) -> Order:
     order = await Order.get_or_none(id=order_id).prefetch_related("lines")
-    if order is None or not (is_family(principal, order.resident_id, order.household_id)
-                             or staff(principal).covers(order)):
+    if order is None or not (
+        is_family(principal, order.resident_id, order.household_id) or staff(principal).covers(order)
+    ):
         raise OrderNotFound()
     return order
 
 
 async def order_for_counter(principal: StoreAdmin, order_id: Id) -> Order:
-    order = await repository.scoped_orders(admins(principal)).filter(id=order_id).prefetch_related("lines").first()
+    order = (
+        await repository.scoped_orders(admins(principal))
+        .filter(id=order_id)
+        .prefetch_related("lines")
+        .first()
+    )
     if order is None:
         raise OrderNotFound()
     return order
 
 
-async def store_to_order_from(principal: Principal, resident: User, store_id: int, item_ids: list[int],
-                              *, delivery: bool) -> OrderContext:
-    """What an order needs (one query), if the store is one the order may go to: the resident's own community's
-    stores (staff ordering for them reach those too), or any in the caller's scope. Else 404."""
+async def store_to_order_from(
+    principal: Principal, resident: User, store_id: int, item_ids: list[int], *, delivery: bool
+) -> OrderContext:
+    """What an order needs (one query), if the store is one the order may go to: the resident's own
+    community's stores (staff ordering for them reach those too), or any in the caller's scope. Else 404."""
     ctx = await repository.order_context(store_id, item_ids, resident.household_id, home=delivery)
     if resident.id == principal.id:
         scope = member_scope_with(principal, ctx.household).union(staff(principal))

@@ -1,20 +1,20 @@
 """Errors of the 爱心超市 domain, on the one error tree (``backend.core.errors``)::
 
-    BadRequest (400)
-    └── NoHousehold               delivery needs a registered home address
-    NotFound (404)
-    ├── StoreNotFound
-    ├── ItemNotFound
-    └── OrderNotFound
-    Conflict (409)
-    ├── OutOfStock                not enough on the shelf (settled by a conditional UPDATE)
-    ├── MonthlyLimitReached       the household's monthly limit for the item
-    ├── StockWouldGoNegative      an adjustment or transfer larger than the stock
-    ├── StockChanged              the stock moved while a stock-take was being posted: count again
-    ├── CountBelowHeld            counted fewer than are set aside for open orders
-    └── InvalidTransition
-        └── OrderNotCancellable   handed over or finished orders are not cancelled by the resident
-    (InsufficientBalance comes from the ledger: not enough 爱心积分)
+BadRequest (400)
+└── NoHousehold               delivery needs a registered home address
+NotFound (404)
+├── StoreNotFound
+├── ItemNotFound
+└── OrderNotFound
+Conflict (409)
+├── OutOfStock                not enough on the shelf (settled by a conditional UPDATE)
+├── MonthlyLimitReached       the household's monthly limit for the item
+├── StockWouldGoNegative      an adjustment or transfer larger than the stock
+├── StockChanged              the stock moved while a stock-take was being posted: count again
+├── CountBelowHeld            counted fewer than are set aside for open orders
+└── InvalidTransition
+    └── OrderNotCancellable   handed over or finished orders are not cancelled by the resident
+(InsufficientBalance comes from the ledger: not enough 爱心积分)
 """
 
 from __future__ import annotations

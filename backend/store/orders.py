@@ -1,11 +1,13 @@
 """Orders at the 爱心超市, one transaction each way:
 
 - place: write the order, its lines, history and audit rows and take the household's monthly quota (an upsert
-  conditional on the limit; one statement on PostgreSQL), for delivery open its task, reserve the points through
-  the ledger (``reserve_points``), hold each line's stock (conditional UPDATE, items in id order). Any refusal
-  (out of stock, over the limit, not enough points) rolls it all back. The answer is built from what was written.
+  conditional on the limit; one statement on PostgreSQL), for delivery open its task, reserve the points
+  through the ledger (``reserve_points``), hold each line's stock (conditional UPDATE, items in id order). Any
+  refusal (out of stock, over the limit, not enough points) rolls it all back. The answer is built from what
+  was written.
 - cancel (before hand-over; staff also after, taking the goods back): release stock, quota and points exactly.
-- hand over at the counter (pickup: completed, points to the store) or to the volunteer (delivery: on its way);
+- hand over at the counter (pickup: completed, points to the store) or to the volunteer (delivery: on its
+  way);
   complete a delivery when the resident confirms it.
 
 Transitions (``ORDER_EDGES``): confirmed → handed_over → completed, confirmed → completed (pickup),
@@ -49,8 +51,11 @@ from backend.store.service import _movement, warn_if_low
 
 S = OrderStatus
 ORDER_EDGES = {
-    (S.CONFIRMED, S.HANDED_OVER), (S.CONFIRMED, S.COMPLETED), (S.HANDED_OVER, S.COMPLETED),
-    (S.CONFIRMED, S.CANCELLED), (S.HANDED_OVER, S.CANCELLED),
+    (S.CONFIRMED, S.HANDED_OVER),
+    (S.CONFIRMED, S.COMPLETED),
+    (S.HANDED_OVER, S.COMPLETED),
+    (S.CONFIRMED, S.CANCELLED),
+    (S.HANDED_OVER, S.CANCELLED),
 }
 
 
@@ -60,18 +65,30 @@ def quota_holder(resident: User) -> str:
 
 def order_out(o: Order, task_id: int | None = None, lines: list[OrderLine] | None = None) -> OrderOut:
     return OrderOut(
-        id=o.id, store_id=o.store_id, resident_id=o.resident_id, placed_by_id=o.placed_by_id,
-        on_behalf=o.placed_by_id != o.resident_id, fulfilment=o.fulfilment, status=o.status,
-        status_label=OrderStatus(o.status).label, total_points=o.total_points,
-        lines=[OrderLineOut(item_id=ln.item_id, name=ln.name, qty=ln.qty, price_points=ln.price_points)
-               for ln in sorted(o.lines if lines is None else lines, key=lambda ln: ln.item_id)],
-        note=o.note, task_id=task_id, created_at=o.created_at, completed_at=o.completed_at,
+        id=o.id,
+        store_id=o.store_id,
+        resident_id=o.resident_id,
+        placed_by_id=o.placed_by_id,
+        on_behalf=o.placed_by_id != o.resident_id,
+        fulfilment=o.fulfilment,
+        status=o.status,
+        status_label=OrderStatus(o.status).label,
+        total_points=o.total_points,
+        lines=[
+            OrderLineOut(item_id=ln.item_id, name=ln.name, qty=ln.qty, price_points=ln.price_points)
+            for ln in sorted(o.lines if lines is None else lines, key=lambda ln: ln.item_id)
+        ],
+        note=o.note,
+        task_id=task_id,
+        created_at=o.created_at,
+        completed_at=o.completed_at,
         cancelled_at=o.cancelled_at,
     )
 
 
-async def _move(order: Order, to: OrderStatus, *, actor_id: int | None, reason: str | None = None,
-                **changes) -> None:  # type: ignore[no-untyped-def]
+async def _move(
+    order: Order, to: OrderStatus, *, actor_id: int | None, reason: str | None = None, **changes
+) -> None:  # type: ignore[no-untyped-def]
     """One edge of the table: a conditional UPDATE from the current status, and its history row."""
     frm = OrderStatus(order.status)
     if (frm, to) not in ORDER_EDGES:
@@ -79,8 +96,14 @@ async def _move(order: Order, to: OrderStatus, *, actor_id: int | None, reason: 
     if not await Order.filter(id=order.id, status=frm).update(status=to, updated_at=utcnow(), **changes):
         raise InvalidTransition("订单状态已变化，请刷新", detail={"from": frm.value, "to": to.value})
     on_behalf = order.resident_id if actor_id is not None and actor_id != order.resident_id else None
-    await OrderEvent.create(order_id=order.id, from_status=frm, to_status=to, actor_id=actor_id,
-                            on_behalf_of_id=on_behalf, reason=reason)
+    await OrderEvent.create(
+        order_id=order.id,
+        from_status=frm,
+        to_status=to,
+        actor_id=actor_id,
+        on_behalf_of_id=on_behalf,
+        reason=reason,
+    )
     order.status = to
 
 
@@ -102,32 +125,52 @@ def _checked_lines(ctx: OrderContext, body: OrderIn) -> list[tuple[StoreItem, in
 
 
 def _over_limit(item: StoreItem) -> MonthlyLimitReached:
-    return MonthlyLimitReached(f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
-                               detail={"item_id": item.id, "monthly_limit": item.monthly_limit})
+    return MonthlyLimitReached(
+        f"「{item.name}」本户本月最多兑换 {item.monthly_limit}{item.unit}",
+        detail={"item_id": item.id, "monthly_limit": item.monthly_limit},
+    )
 
 
-def _new_order(store: Store, household: Household | None, resident: User, body: OrderIn,
-               lines: list[tuple[StoreItem, int]], *, actor_id: int) -> repository.NewOrder:
+def _new_order(
+    store: Store,
+    household: Household | None,
+    resident: User,
+    body: OrderIn,
+    lines: list[tuple[StoreItem, int]],
+    *,
+    actor_id: int,
+) -> repository.NewOrder:
     now = utcnow()
     return repository.NewOrder(
-        store_id=store.id, resident_id=resident.id, household_id=resident.household_id, placed_by_id=actor_id, on_behalf_of_id=resident.id if actor_id != resident.id else None,
-        fulfilment=body.fulfilment.value, total_points=sum(item.price_points * qty for item, qty in lines),
-        quota_holder=quota_holder(resident), month=to_local(now).strftime("%Y-%m"), note=body.note,
-        place=place_of(household or store), created_at=now,
+        store_id=store.id,
+        resident_id=resident.id,
+        household_id=resident.household_id,
+        placed_by_id=actor_id,
+        on_behalf_of_id=resident.id if actor_id != resident.id else None,
+        fulfilment=body.fulfilment.value,
+        total_points=sum(item.price_points * qty for item, qty in lines),
+        quota_holder=quota_holder(resident),
+        month=to_local(now).strftime("%Y-%m"),
+        note=body.note,
+        place=place_of(household or store),
+        created_at=now,
         lines=[(item.id, item.name, qty, item.price_points) for item, qty in lines],
         limited=[(item.id, qty) for item, qty in lines if item.monthly_limit is not None],
     )
 
 
-async def place(settings: Settings, ctx: OrderContext, resident: User, body: OrderIn, *, actor_id: int) -> Placed:
-    """Place an order for ``resident`` (by them, or by ``actor_id`` on their behalf) at ``ctx.store`` (the caller
-    checked it is in scope): confirmed or refused whole.
+async def place(
+    settings: Settings, ctx: OrderContext, resident: User, body: OrderIn, *, actor_id: int
+) -> Placed:
+    """Place an order for ``resident`` (by them, or by ``actor_id`` on their behalf) at ``ctx.store`` (the
+    caller checked it is in scope): confirmed or refused whole.
 
-    One transaction, rows nobody else writes first and the shared hot rows last (ADR 17): the order, its lines,
-    history and audit rows and the household's monthly quota (one statement on PostgreSQL); for delivery its task;
-    the points reserved through the ledger (the person's account, then the community's escrow); the stock held,
-    items in id order. Cancelling takes them in the same order, so no two transactions wait on each other in a
-    cycle, and the hot rows (escrow, items) stay locked only for the last statements before the commit."""
+    One transaction, rows nobody else writes first and the shared hot rows last (ADR 17): the order, its
+    lines, history and audit rows and the household's monthly quota (one statement on PostgreSQL); for
+    delivery its task; the points reserved through the ledger (the person's account, then the community's
+    escrow); the stock held, items in id order. Cancelling takes them in the same order, so no two
+    transactions wait on each other in a cycle, and the hot rows (escrow, items) stay locked only for the last
+    statements before the commit."""
     from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
 
     store, household = ctx.store, ctx.household
@@ -142,36 +185,54 @@ async def place(settings: Settings, ctx: OrderContext, resident: User, body: Ord
     task_id = None
     async with atomic():
         order, taken = await repository.insert_order(new)
-        over = next((item for item, _ in lines if item.monthly_limit is not None and item.id not in taken), None)
+        over = next(
+            (item for item, _ in lines if item.monthly_limit is not None and item.id not in taken), None
+        )
         if over is not None:
             raise _over_limit(over)
         if body.fulfilment is Fulfilment.DELIVERY:
             assert household is not None
-            task_id = await tasks.open_delivery_task(settings, order, store, household, ctx.home, actor_id=actor_id)
+            task_id = await tasks.open_delivery_task(
+                settings, order, store, household, ctx.home, actor_id=actor_id
+            )
         if new.total_points > 0:
-            await ledger.reserve_points(resident.id, new.total_points, community=ctx.community, order_id=order.id,
-                                        actor_id=actor_id)
+            await ledger.reserve_points(
+                resident.id, new.total_points, community=ctx.community, order_id=order.id, actor_id=actor_id
+            )
         for item, qty in lines:
             row = await repository.hold(item.id, store.id, qty)
             if row is None:
                 raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": qty})
             await warn_if_low(item, row["stock"] + qty, row["stock"], row["low_stock_at"])
-    out_lines = [OrderLine(order_id=order.id, item_id=i, name=n, qty=q, price_points=p) for i, n, q, p in new.lines]
+    out_lines = [
+        OrderLine(order_id=order.id, item_id=i, name=n, qty=q, price_points=p) for i, n, q, p in new.lines
+    ]
     return Placed(order, out_lines, task_id)
 
 
-async def _return_lines(order: Order, lines: list[OrderLine], *, handed_over: bool, actor_id: int | None) -> None:
+async def _return_lines(
+    order: Order, lines: list[OrderLine], *, handed_over: bool, actor_id: int | None
+) -> None:
     for line in lines:
         if handed_over:  # the goods came back to the shelf: a return movement
             item = await StoreItem.get(id=line.item_id)
             row = await repository.add(line.item_id, line.qty)
-            await _movement(item, MovementKind.RETURN, line.qty, row["stock"] + row["held"], actor_id=actor_id,
-                            order_id=order.id, reason=f"订单 #{order.id} 取消退回")
+            await _movement(
+                item,
+                MovementKind.RETURN,
+                line.qty,
+                row["stock"] + row["held"],
+                actor_id=actor_id,
+                order_id=order.id,
+                reason=f"订单 #{order.id} 取消退回",
+            )
         else:
             await repository.unhold(line.item_id, line.qty)
 
 
-async def cancel(order: Order, *, actor_id: int, reason: str | None, staff: bool, from_task: bool = False) -> Order:
+async def cancel(
+    order: Order, *, actor_id: int, reason: str | None, staff: bool, from_task: bool = False
+) -> Order:
     """Cancel: stock back on the shelf, quota and points released, the delivery task (if any) cancelled.
     Rows are taken in the order ``place`` takes them: the order, the quota, the ledger, the items."""
     from backend.tasks import fulfilment as tasks  # noqa: PLC0415
@@ -180,34 +241,50 @@ async def cancel(order: Order, *, actor_id: int, reason: str | None, staff: bool
     if status is S.HANDED_OVER and not staff or status not in (S.CONFIRMED, S.HANDED_OVER):
         raise OrderNotCancellable(detail={"status": status.value})
     async with atomic():
-        await _move(order, S.CANCELLED, actor_id=actor_id, reason=reason, cancelled_at=utcnow(), cancel_reason=reason)
+        await _move(
+            order, S.CANCELLED, actor_id=actor_id, reason=reason, cancelled_at=utcnow(), cancel_reason=reason
+        )
         lines = sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id)
         for line in lines:
             await repository.free_quota(order.quota_holder, line.item_id, order.month, line.qty)
         if order.total_points > 0:
             await ledger.release_reserved(order.id, actor_id=actor_id)
         await _return_lines(order, lines, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
-        await audit.record("order:cancel", actor_id=actor_id, object_type="store_order", object_id=order.id,
-                           detail={"reason": reason})
+        await audit.record(
+            "order:cancel",
+            actor_id=actor_id,
+            object_type="store_order",
+            object_id=order.id,
+            detail={"reason": reason},
+        )
         if not from_task:
             await tasks.cancel_for_order(order.id, actor_id=actor_id, reason=reason or "订单已取消")
     return await Order.get(id=order.id).prefetch_related("lines")
 
 
 async def hand_over(order: Order, *, actor_id: int) -> Order:
-    """The goods leave the store: to the resident at the counter (completed, points settled to the store) or to
-    the delivering volunteer (on its way)."""
+    """The goods leave the store: to the resident at the counter (completed, points settled to the store) or
+    to the delivering volunteer (on its way)."""
     to = S.COMPLETED if order.fulfilment == Fulfilment.PICKUP else S.HANDED_OVER
     async with atomic():
         changes = {"completed_at": utcnow()} if to is S.COMPLETED else {}
-        await _move(order, to, actor_id=actor_id, reason="到店领取" if to is S.COMPLETED else "志愿者取货", **changes)
+        await _move(
+            order, to, actor_id=actor_id, reason="到店领取" if to is S.COMPLETED else "志愿者取货", **changes
+        )
         if to is S.COMPLETED and order.total_points > 0:  # ledger rows before item rows, as in ``place``
             await ledger.redeem_reserved(order.id, store_id=order.store_id, actor_id=actor_id)
         for line in sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id):
             item = await StoreItem.get(id=line.item_id)
             row = await repository.release_held(line.item_id, line.qty)
-            await _movement(item, MovementKind.ORDER_OUT, -line.qty, row["stock"] + row["held"], actor_id=actor_id,
-                            order_id=order.id, reason=f"订单 #{order.id}")
+            await _movement(
+                item,
+                MovementKind.ORDER_OUT,
+                -line.qty,
+                row["stock"] + row["held"],
+                actor_id=actor_id,
+                order_id=order.id,
+                reason=f"订单 #{order.id}",
+            )
     return await Order.get(id=order.id).prefetch_related("lines")
 
 

@@ -15,8 +15,10 @@ ALL_ROLES = tuple(Role)
 async def household_of(user: User | int | None) -> Household | None:
     if user is None:
         return None
-    household_id = user.household_id if isinstance(user, User) else (
-        await User.filter(id=user).first().values_list("household_id", flat=True)
+    household_id = (
+        user.household_id
+        if isinstance(user, User)
+        else (await User.filter(id=user).first().values_list("household_id", flat=True))
     )
     return await Household.get_or_none(id=household_id) if household_id else None
 
@@ -24,8 +26,10 @@ async def household_of(user: User | int | None) -> Household | None:
 def household_scope(household: Household | None) -> Scope:
     if household is None or household.community_id is None:
         return Scope()
-    return Scope(units={OrgLevel.COMMUNITY: frozenset({household.community_id})},
-                 streets=frozenset({household.street_id}) if household.street_id else frozenset())
+    return Scope(
+        units={OrgLevel.COMMUNITY: frozenset({household.community_id})},
+        streets=frozenset({household.street_id}) if household.street_id else frozenset(),
+    )
 
 
 async def member_scope(principal: Principal) -> Scope:
@@ -36,7 +40,9 @@ async def member_scope(principal: Principal) -> Scope:
 
 def member_scope_with(principal: Principal, household: Household | None) -> Scope:
     """``member_scope`` with the caller's household already loaded."""
-    communities = {g.org_unit.community_id for g in principal.grants if g.org_unit and g.org_unit.community_id}
+    communities = {
+        g.org_unit.community_id for g in principal.grants if g.org_unit and g.org_unit.community_id
+    }
     own = Scope(units={OrgLevel.COMMUNITY: frozenset(communities)}) if communities else Scope()
     return scope_of(principal, ALL_ROLES).union(own).union(household_scope(household))
 
@@ -45,7 +51,11 @@ async def home_point(household: Household | None) -> tuple[float, float] | None:
     """The household's position: its building's, else the compound's, grid's or community's."""
     if household is None:
         return None
-    ids = [i for i in (household.building_id, household.compound_id, household.grid_id, household.community_id) if i]
+    ids = [
+        i
+        for i in (household.building_id, household.compound_id, household.grid_id, household.community_id)
+        if i
+    ]
     units = {u.id: u for u in await OrgUnit.filter(id__in=ids).only("id", "lat", "lng")}
     for unit_id in ids:
         unit = units.get(unit_id)

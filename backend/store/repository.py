@@ -3,7 +3,8 @@ statements here (hand-written: they return the new stock, and they are the hot p
 
 Placing an order is the hottest write of the domain, so its statements are hand-written (backend/core/sql.py):
 one query loads everything the order needs (``order_context``), and on PostgreSQL the order, its lines, its
-history and audit rows and the household's monthly quota go in one data-modifying statement (``insert_order``).
+history and audit rows and the household's monthly quota go in one data-modifying statement
+(``insert_order``).
 """
 
 from __future__ import annotations
@@ -22,18 +23,30 @@ from backend.models.org import Household, OrgUnit
 from backend.models.store import HouseholdQuota, Order, StockMovement, Store, StoreItem
 from backend.org.scope import Scope
 
-_HOLD = ("UPDATE store_item SET stock = stock - $1, held = held + $2, updated_at = $3 "
-         "WHERE id = $4 AND store_id = $5 AND is_active AND stock >= $6 RETURNING stock, held, low_stock_at")
-_UNHOLD = ("UPDATE store_item SET stock = stock + $1, held = held - $2, updated_at = $3 "
-           "WHERE id = $4 AND held >= $5 RETURNING stock, held")
-_RELEASE_HELD = ("UPDATE store_item SET held = held - $1, updated_at = $2 WHERE id = $3 AND held >= $4 "
-                 "RETURNING stock, held")
-_ADD = ("UPDATE store_item SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND stock + $4 >= 0 "
-        "RETURNING stock, held, low_stock_at")
-_SET_COUNTED = ("UPDATE store_item SET stock = stock + $1, updated_at = $2 "
-                "WHERE id = $3 AND stock = $4 AND held = $5 AND stock + $6 >= 0 RETURNING stock, held")
-_FREE_QUOTA = ("UPDATE store_household_quota SET used = used - $1 "
-               "WHERE holder = $2 AND item_id = $3 AND month = $4 AND used >= $5")
+_HOLD = (
+    "UPDATE store_item SET stock = stock - $1, held = held + $2, updated_at = $3 "
+    "WHERE id = $4 AND store_id = $5 AND is_active AND stock >= $6 RETURNING stock, held, low_stock_at"
+)
+_UNHOLD = (
+    "UPDATE store_item SET stock = stock + $1, held = held - $2, updated_at = $3 "
+    "WHERE id = $4 AND held >= $5 RETURNING stock, held"
+)
+_RELEASE_HELD = (
+    "UPDATE store_item SET held = held - $1, updated_at = $2 WHERE id = $3 AND held >= $4 "
+    "RETURNING stock, held"
+)
+_ADD = (
+    "UPDATE store_item SET stock = stock + $1, updated_at = $2 WHERE id = $3 AND stock + $4 >= 0 "
+    "RETURNING stock, held, low_stock_at"
+)
+_SET_COUNTED = (
+    "UPDATE store_item SET stock = stock + $1, updated_at = $2 "
+    "WHERE id = $3 AND stock = $4 AND held = $5 AND stock + $6 >= 0 RETURNING stock, held"
+)
+_FREE_QUOTA = (
+    "UPDATE store_household_quota SET used = used - $1 "
+    "WHERE holder = $2 AND item_id = $3 AND month = $4 AND used >= $5"
+)
 
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -59,11 +72,18 @@ async def items_of(store_id: int, *, active_only: bool) -> list[StoreItem]:
 
 
 async def low_stock(scope: Scope, limit: int = 500) -> list[StoreItem]:
-    return await scoped_items(scope).filter(is_active=True, stock__lte=F("low_stock_at")).order_by("stock", "id").limit(limit)
+    return (
+        await scoped_items(scope)
+        .filter(is_active=True, stock__lte=F("low_stock_at"))
+        .order_by("stock", "id")
+        .limit(limit)
+    )
 
 
 async def used_this_month(holder: str, item_ids: list[int], month: str) -> dict[int, int]:
-    rows = await HouseholdQuota.filter(holder=holder, item_id__in=item_ids, month=month).values_list("item_id", "used")
+    rows = await HouseholdQuota.filter(holder=holder, item_id__in=item_ids, month=month).values_list(
+        "item_id", "used"
+    )
     return dict(rows)
 
 
@@ -74,7 +94,9 @@ async def movements(item_id: int, *, before_id: int | None, limit: int) -> list[
     return await qs.order_by("-id").limit(limit + 1)
 
 
-async def orders_of(user_id: int, *, household_id: int | None, before_id: int | None, limit: int) -> list[Order]:
+async def orders_of(
+    user_id: int, *, household_id: int | None, before_id: int | None, limit: int
+) -> list[Order]:
     """A resident's orders, and those of their household (family members see each other's)."""
     who = Q(resident_id=user_id) | Q(household_id=household_id) if household_id else Q(resident_id=user_id)
     qs = Order.filter(who)
@@ -121,10 +143,36 @@ async def free_quota(holder: str, item_id: int, month: str, qty: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ ordering
 
-_UNIT = ("id", "level", "name", "street_id", "community_id", "grid_id", "compound_id", "building_id", "lat", "lng")
+_UNIT = (
+    "id",
+    "level",
+    "name",
+    "street_id",
+    "community_id",
+    "grid_id",
+    "compound_id",
+    "building_id",
+    "lat",
+    "lng",
+)
 _HOUSEHOLD = ("id", "building_id", "street_id", "community_id", "grid_id", "compound_id")
-_ITEM = ("id", "store_id", "name", "category", "unit", "price_points", "monthly_limit", "stock", "held",
-         "low_stock_at", "is_active", "street_id", "community_id", "grid_id", "compound_id")
+_ITEM = (
+    "id",
+    "store_id",
+    "name",
+    "category",
+    "unit",
+    "price_points",
+    "monthly_limit",
+    "stock",
+    "held",
+    "low_stock_at",
+    "is_active",
+    "street_id",
+    "community_id",
+    "grid_id",
+    "compound_id",
+)
 _HOME = ("hb", "hp", "hg", "hc")  # the household's building, compound, grid and community: the nearest placed
 _STORE_FIELDS = frozenset(Store._meta.db_fields)
 
@@ -137,8 +185,14 @@ def _context_sql(n_items: int, home: bool) -> str:
     """Placeholders in the order they appear: the household, the item ids, the store."""
     items = ", ".join(f"${i}" for i in range(2, n_items + 2))
     home_cols = "".join(f", {a}.lat AS {a}_lat, {a}.lng AS {a}_lng" for a in _HOME) if home else ""
-    home_joins = "".join(f" LEFT JOIN org_unit {a} ON {a}.id = h.{c}" for a, c in zip(
-        _HOME, ("building_id", "compound_id", "grid_id", "community_id"), strict=True)) if home else ""
+    home_joins = (
+        "".join(
+            f" LEFT JOIN org_unit {a} ON {a}.id = h.{c}"
+            for a, c in zip(_HOME, ("building_id", "compound_id", "grid_id", "community_id"), strict=True)
+        )
+        if home
+        else ""
+    )
     return (
         f"SELECT s.*, {_columns('c', _UNIT)}, {_columns('h', _HOUSEHOLD)}, {_columns('i', _ITEM)}{home_cols}"
         " FROM store s LEFT JOIN org_unit c ON c.id = s.community_id LEFT JOIN household h ON h.id = $1"
@@ -166,8 +220,9 @@ def _pick(row: dict, alias: str, names: tuple[str, ...]) -> dict:
     return {n: row[f"{alias}_{n}"] for n in names}
 
 
-async def order_context(store_id: int, item_ids: list[int], household_id: int | None, *, home: bool
-                        ) -> OrderContext:
+async def order_context(
+    store_id: int, item_ids: list[int], household_id: int | None, *, home: bool
+) -> OrderContext:
     """One query for the order path (``home``: also the household's position, for delivery)."""
     key = (len(item_ids), home)
     text = _context_cache.get(key) or _context_cache.setdefault(key, _context_sql(len(item_ids), home))
@@ -177,12 +232,22 @@ async def order_context(store_id: int, item_ids: list[int], household_id: int | 
     first = rows[0]
     store = Store._init_from_db(**{k: v for k, v in first.items() if k in _STORE_FIELDS})
     community = OrgUnit._init_from_db(**_pick(first, "c", _UNIT)) if first["c_id"] is not None else None
-    household = Household._init_from_db(**_pick(first, "h", _HOUSEHOLD)) if first["h_id"] is not None else None
-    items = {r["i_id"]: StoreItem._init_from_db(**_pick(r, "i", _ITEM)) for r in rows if r["i_id"] is not None}
+    household = (
+        Household._init_from_db(**_pick(first, "h", _HOUSEHOLD)) if first["h_id"] is not None else None
+    )
+    items = {
+        r["i_id"]: StoreItem._init_from_db(**_pick(r, "i", _ITEM)) for r in rows if r["i_id"] is not None
+    }
     point = None
     if home and household is not None:
-        point = next(((first[f"{a}_lat"], first[f"{a}_lng"]) for a in _HOME
-                      if first[f"{a}_lat"] is not None and first[f"{a}_lng"] is not None), None)
+        point = next(
+            (
+                (first[f"{a}_lat"], first[f"{a}_lng"])
+                for a in _HOME
+                if first[f"{a}_lat"] is not None and first[f"{a}_lng"] is not None
+            ),
+            None,
+        )
     return OrderContext(store, community, household, items, point)
 
 
@@ -206,43 +271,59 @@ class NewOrder:
     created_at: datetime
 
 
-_ORDER_COLUMNS = ("store_id, resident_id, household_id, placed_by_id, fulfilment, status, total_points, quota_holder,"
-                  " month, note, street_id, community_id, grid_id, compound_id, created_at, updated_at")
-_INSERT_ORDER = (f"INSERT INTO store_order ({_ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, $8, $9,"
-                 " $10, $11, $12, $13, $14, $15) RETURNING *")
-_AUDIT = ("INSERT INTO audit_log (actor_id, on_behalf_of_id, action, object_type, object_id, detail, request_id,"
-          " created_at)")
+_ORDER_COLUMNS = (
+    "store_id, resident_id, household_id, placed_by_id, fulfilment, status, total_points, quota_holder,"
+    " month, note, street_id, community_id, grid_id, compound_id, created_at, updated_at"
+)
+_INSERT_ORDER = (
+    f"INSERT INTO store_order ({_ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, 'confirmed', $6, $7, $8, $9,"
+    " $10, $11, $12, $13, $14, $15) RETURNING *"
+)
+_AUDIT = (
+    "INSERT INTO audit_log (actor_id, on_behalf_of_id, action, object_type, object_id, detail, request_id,"
+    " created_at)"
+)
 # PostgreSQL: everything in one statement (data-modifying CTEs). The quota rows are upserted: a new row takes
-# the quantity if it is within the item's limit, an existing one only while ``used + qty`` stays within it, decided
-# under the row lock (a concurrent order of the same household waits on the unique key, then sees the winner's
-# ``used``). The limit is the item's as stored now.
-_QUOTA_WITHIN = ("ON CONFLICT (holder, item_id, month) DO UPDATE SET used = hq.used + EXCLUDED.used"
-                 " WHERE hq.used + EXCLUDED.used <= (SELECT monthly_limit FROM store_item WHERE id = EXCLUDED.item_id)"
-                 " RETURNING item_id")
+# the quantity if it is within the item's limit, an existing one only while ``used + qty`` stays within it,
+# decided under the row lock (a concurrent order of the same household waits on the unique key, then sees the
+# winner's ``used``). The limit is the item's as stored now.
+_QUOTA_WITHIN = (
+    "ON CONFLICT (holder, item_id, month) DO UPDATE SET used = hq.used + EXCLUDED.used"
+    " WHERE hq.used + EXCLUDED.used <= (SELECT monthly_limit FROM store_item WHERE id = EXCLUDED.item_id)"
+    " RETURNING item_id"
+)
 _PLACE_PG = (
     f"WITH o AS ({_INSERT_ORDER}),"
     " l AS (INSERT INTO store_order_line (order_id, item_id, name, qty, price_points)"
     " SELECT o.id, u.item_id, u.name, u.qty, u.price FROM o"
-    " CROSS JOIN unnest($16::bigint[], $17::text[], $18::int[], $19::int[]) AS u(item_id, name, qty, price)),"
-    " e AS (INSERT INTO store_order_event (order_id, from_status, to_status, actor_id, on_behalf_of_id, created_at)"
+    " CROSS JOIN unnest($16::bigint[], $17::text[], $18::int[], $19::int[])"
+    " AS u(item_id, name, qty, price)),"
+    " e AS (INSERT INTO store_order_event"
+    " (order_id, from_status, to_status, actor_id, on_behalf_of_id, created_at)"
     " SELECT o.id, NULL, 'confirmed', o.placed_by_id, $20::bigint, o.created_at FROM o),"
-    f" a AS ({_AUDIT} SELECT o.placed_by_id, $21::bigint, 'order:place', 'store_order', o.id::text, $22::jsonb,"
-    " $23::text, o.created_at FROM o),"
+    f" a AS ({_AUDIT} SELECT o.placed_by_id, $21::bigint, 'order:place', 'store_order', o.id::text,"
+    " $22::jsonb, $23::text, o.created_at FROM o),"
     " q AS (INSERT INTO store_household_quota AS hq (holder, item_id, month, used)"
     " SELECT o.quota_holder, u.item_id, o.month, u.qty FROM o"
     " CROSS JOIN unnest($24::bigint[], $25::int[]) AS u(item_id, qty) JOIN store_item i ON i.id = u.item_id"
     f" WHERE u.qty <= i.monthly_limit {_QUOTA_WITHIN})"
     " SELECT o.*, ARRAY(SELECT item_id FROM q) AS quota_taken FROM o"
 )
-_EVENT = ("INSERT INTO store_order_event (order_id, from_status, to_status, actor_id, on_behalf_of_id, created_at)"
-          " VALUES ($1, NULL, 'confirmed', $2, $3, $4)")
+_EVENT = (
+    "INSERT INTO store_order_event (order_id, from_status, to_status, actor_id, on_behalf_of_id, created_at)"
+    " VALUES ($1, NULL, 'confirmed', $2, $3, $4)"
+)
 _AUDIT_ONE = f"{_AUDIT} VALUES ($1, $2, 'order:place', 'store_order', $3, $4, $5, $6)"
-_QUOTA_ONE = ("INSERT INTO store_household_quota AS hq (holder, item_id, month, used) SELECT $1, id, $2, $3"
-              f" FROM store_item WHERE id = $4 AND $5 <= monthly_limit {_QUOTA_WITHIN}")
+_QUOTA_ONE = (
+    "INSERT INTO store_household_quota AS hq (holder, item_id, month, used) SELECT $1, id, $2, $3"
+    f" FROM store_item WHERE id = $4 AND $5 <= monthly_limit {_QUOTA_WITHIN}"
+)
 
 
 def _lines_sql(n: int) -> str:
-    rows = ", ".join(f"(${5 * i + 1}, ${5 * i + 2}, ${5 * i + 3}, ${5 * i + 4}, ${5 * i + 5})" for i in range(n))
+    rows = ", ".join(
+        f"(${5 * i + 1}, ${5 * i + 2}, ${5 * i + 3}, ${5 * i + 4}, ${5 * i + 5})" for i in range(n)
+    )
     return f"INSERT INTO store_order_line (order_id, item_id, name, qty, price_points) VALUES {rows}"
 
 
@@ -251,23 +332,57 @@ async def insert_order(new: NewOrder) -> tuple[Order, set[int]]:
     lines (in the caller's transaction). Returns the order as stored and the ids of the limited items whose
     quota was taken (any other limited item is over the household's limit: the caller refuses the order)."""
     p = new.place
-    head = [new.store_id, new.resident_id, new.household_id, new.placed_by_id, new.fulfilment, new.total_points,
-            new.quota_holder, new.month, new.note, p["street_id"], p["community_id"], p["grid_id"],
-            p["compound_id"], new.created_at, new.created_at]
+    head = [
+        new.store_id,
+        new.resident_id,
+        new.household_id,
+        new.placed_by_id,
+        new.fulfilment,
+        new.total_points,
+        new.quota_holder,
+        new.month,
+        new.note,
+        p["street_id"],
+        p["community_id"],
+        p["grid_id"],
+        p["compound_id"],
+        new.created_at,
+        new.created_at,
+    ]
     detail = json.dumps({"total_points": new.total_points, "fulfilment": new.fulfilment}, ensure_ascii=False)
     if not sql.is_sqlite():
         ids, names, qtys, prices = (list(col) for col in zip(*new.lines, strict=True))
         limited = [list(col) for col in zip(*new.limited, strict=True)] or [[], []]
-        row = (await sql.fetch(_PLACE_PG, *head, ids, names, qtys, prices, new.on_behalf_of_id,
-                               new.on_behalf_of_id, detail, request_id_var.get(), *limited))[0]
+        row = (
+            await sql.fetch(
+                _PLACE_PG,
+                *head,
+                ids,
+                names,
+                qtys,
+                prices,
+                new.on_behalf_of_id,
+                new.on_behalf_of_id,
+                detail,
+                request_id_var.get(),
+                *limited,
+            )
+        )[0]
         taken = set(row.pop("quota_taken"))
         return Order._init_from_db(**row), taken
     order = Order._init_from_db(**(await sql.fetch(_INSERT_ORDER, *head))[0])
     values = [v for item_id, name, qty, price in new.lines for v in (order.id, item_id, name, qty, price)]
     await sql.execute(_lines_sql(len(new.lines)), *values)
     await sql.execute(_EVENT, order.id, new.placed_by_id, new.on_behalf_of_id, new.created_at)
-    await sql.execute(_AUDIT_ONE, new.placed_by_id, new.on_behalf_of_id, str(order.id), detail, request_id_var.get(),
-                      new.created_at)
+    await sql.execute(
+        _AUDIT_ONE,
+        new.placed_by_id,
+        new.on_behalf_of_id,
+        str(order.id),
+        detail,
+        request_id_var.get(),
+        new.created_at,
+    )
     taken = set()
     for item_id, qty in new.limited:
         if await sql.fetch(_QUOTA_ONE, new.quota_holder, new.month, qty, item_id, qty):

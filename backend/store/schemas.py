@@ -95,7 +95,9 @@ class MovementIn(Strict):
             raise ValueError("数量不能为 0")
         if self.kind is not MovementKind.ADJUSTMENT and self.qty < 0:
             raise ValueError("入库数量必须为正数（减少库存请用 adjustment 并说明原因）")
-        if self.kind is MovementKind.DONATION and not (self.donor_kind and self.donor_name and self.donated_on):
+        if self.kind is MovementKind.DONATION and not (
+            self.donor_kind and self.donor_name and self.donated_on
+        ):
             raise ValueError("捐赠入库须填写捐赠方类型、名称和捐赠日期")
         if self.kind is MovementKind.ADJUSTMENT and not self.reason:
             raise ValueError("库存调整须说明原因")

@@ -1,16 +1,16 @@
 """Errors of the task domain (服务快递站), on the one error tree (``backend.core.errors``)::
 
-    BadRequest (400)
-    ├── NoLocation                the task has no place to start from (no household position, none given)
-    └── UnknownHelpKind           not in the community's list of help kinds
-    NotFound (404)
-    └── TaskNotFound              also: a task never offered to this volunteer
-    Conflict (409)
-    ├── TaskAlreadyClaimed        another volunteer accepted first (one conditional UPDATE decides)
-    ├── TooManyActiveTasks        the volunteer holds as many tasks as they may
-    └── InvalidTransition         an edge not in the task's transition table
-        ├── OfferWithdrawn        the offer to this volunteer no longer stands
-        └── TaskCancelled
+BadRequest (400)
+├── NoLocation                the task has no place to start from (no household position, none given)
+└── UnknownHelpKind           not in the community's list of help kinds
+NotFound (404)
+└── TaskNotFound              also: a task never offered to this volunteer
+Conflict (409)
+├── TaskAlreadyClaimed        another volunteer accepted first (one conditional UPDATE decides)
+├── TooManyActiveTasks        the volunteer holds as many tasks as they may
+└── InvalidTransition         an edge not in the task's transition table
+    ├── OfferWithdrawn        the offer to this volunteer no longer stands
+    └── TaskCancelled
 """
 
 from __future__ import annotations

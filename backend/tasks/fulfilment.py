@@ -32,21 +32,39 @@ def _stale(task: Task) -> Exception:
 
 
 async def drop(task: Task, *, actor_id: int, reason: str | None) -> Task:
-    """The volunteer (or staff for them) gives the task back: it goes to matching again in a new round, without
-    them; their slot is freed."""
+    """The volunteer (or staff for them) gives the task back: it goes to matching again in a new round,
+    without them; their slot is freed."""
     holder, old_round = task.volunteer_id, task.round
     async with atomic():
-        if not await _edge(task, T.OFFERED, actor_id=actor_id, where={"volunteer_id": holder}, reason=reason,
-                           volunteer_id=None, accepted_at=None, round=old_round + 1, wave=-1, escalated_at=None):
+        if not await _edge(
+            task,
+            T.OFFERED,
+            actor_id=actor_id,
+            where={"volunteer_id": holder},
+            reason=reason,
+            volunteer_id=None,
+            accepted_at=None,
+            round=old_round + 1,
+            wave=-1,
+            escalated_at=None,
+        ):
             raise _stale(task)
         await volunteers.free_task_slot(holder)
-        await TaskAssignment.filter(task_id=task.id, round=old_round).update(status=AssignmentStatus.DROPPED,
-                                                                             ended_at=utcnow())
-        await TaskOffer.filter(task_id=task.id, round=old_round, volunteer_id=holder).update(status=OfferStatus.DROPPED)
+        await TaskAssignment.filter(task_id=task.id, round=old_round).update(
+            status=AssignmentStatus.DROPPED, ended_at=utcnow()
+        )
+        await TaskOffer.filter(task_id=task.id, round=old_round, volunteer_id=holder).update(
+            status=OfferStatus.DROPPED
+        )
         task.round = old_round + 1
         await matching.start(task)
-        await _tell(await _family(task), enums.DROPPED, task, f"正在重新派单：{task.title}",
-                    "原接单志愿者无法完成，系统正在为您重新寻找志愿者")
+        await _tell(
+            await _family(task),
+            enums.DROPPED,
+            task,
+            f"正在重新派单：{task.title}",
+            "原接单志愿者无法完成，系统正在为您重新寻找志愿者",
+        )
     return await Task.get(id=task.id)
 
 
@@ -55,27 +73,51 @@ async def pick_up(task: Task, *, actor_id: int) -> Task:
     if task.kind != TaskKind.DELIVERY:
         raise InvalidTransition("帮办任务没有取货环节")
     async with atomic():
-        if not await _edge(task, T.PICKED_UP, actor_id=actor_id, where={"volunteer_id": task.volunteer_id},
-                           picked_up_at=utcnow()):
+        if not await _edge(
+            task,
+            T.PICKED_UP,
+            actor_id=actor_id,
+            where={"volunteer_id": task.volunteer_id},
+            picked_up_at=utcnow(),
+        ):
             raise _stale(task)
         await store_orders.hand_over(await Order.get(id=task.order_id), actor_id=actor_id)
-        await _tell(await _family(task), enums.PICKED_UP, task, f"志愿者已取货：{task.title}", "正在为您送货上门")
+        await _tell(
+            await _family(task), enums.PICKED_UP, task, f"志愿者已取货：{task.title}", "正在为您送货上门"
+        )
     return await Task.get(id=task.id)
 
 
-async def deliver(task: Task, volunteer_id: int, *, lat: float, lng: float, photo_media_id: int | None,
-                  note: str | None) -> Task:
+async def deliver(
+    task: Task, volunteer_id: int, *, lat: float, lng: float, photo_media_id: int | None, note: str | None
+) -> Task:
     """The volunteer says it is done, with where they were (and a photo if they took one)."""
     to = T.DELIVERED
     if task.kind == TaskKind.DELIVERY and task.status == T.ACCEPTED:
         raise InvalidTransition("请先到爱心超市取货")
     async with atomic():
-        if not await _edge(task, to, actor_id=volunteer_id, where={"volunteer_id": volunteer_id}, lat=lat, lng=lng,
-                           reason=note, delivered_at=utcnow(), delivered_lat=lat, delivered_lng=lng,
-                           photo_media_id=photo_media_id, delivery_note=note):
+        if not await _edge(
+            task,
+            to,
+            actor_id=volunteer_id,
+            where={"volunteer_id": volunteer_id},
+            lat=lat,
+            lng=lng,
+            reason=note,
+            delivered_at=utcnow(),
+            delivered_lat=lat,
+            delivered_lng=lng,
+            photo_media_id=photo_media_id,
+            delivery_note=note,
+        ):
             raise _stale(task)
-        await _tell(await _family(task), enums.DELIVERED, task, f"请确认：{task.title}",
-                    "志愿者已完成服务，请在小程序中确认（无法操作可请网格员代为确认）")
+        await _tell(
+            await _family(task),
+            enums.DELIVERED,
+            task,
+            f"请确认：{task.title}",
+            "志愿者已完成服务，请在小程序中确认（无法操作可请网格员代为确认）",
+        )
     return await Task.get(id=task.id)
 
 
@@ -83,24 +125,39 @@ async def confirm(task: Task, *, actor_id: int, note: str | None) -> Task:
     """The resident (or a family member, the grid worker or staff for them) confirms: the order completes and
     the volunteer's hours are credited by the community's rule, once (the ledger key is the task's)."""
     async with atomic():
-        if not await _edge(task, T.CONFIRMED, actor_id=actor_id, reason=note, confirmed_at=utcnow(),
-                           confirmed_by_id=actor_id):
+        if not await _edge(
+            task, T.CONFIRMED, actor_id=actor_id, reason=note, confirmed_at=utcnow(), confirmed_by_id=actor_id
+        ):
             raise _stale(task)
-        await TaskAssignment.filter(task_id=task.id, round=task.round).update(status=AssignmentStatus.COMPLETED,
-                                                                              ended_at=utcnow())
+        await TaskAssignment.filter(task_id=task.id, round=task.round).update(
+            status=AssignmentStatus.COMPLETED, ended_at=utcnow()
+        )
         await volunteers.free_task_slot(task.volunteer_id, completed=True)
         if task.order_id is not None:
             await store_orders.complete_delivery(task.order_id, actor_id=actor_id)
         community = await OrgUnit.get(id=task.community_id)
         posted = await ledger.earn_service(
-            task.volunteer_id, community=community, task_id=task.id,
+            task.volunteer_id,
+            community=community,
+            task_id=task.id,
             task_kind=LedgerTaskKind.DELIVERY if task.kind == TaskKind.DELIVERY else LedgerTaskKind.HELP,
-            distance_m=task.distance_m, actor_id=actor_id, reason=f"志愿服务：{task.title}"[:200])
+            distance_m=task.distance_m,
+            actor_id=actor_id,
+            reason=f"志愿服务：{task.title}"[:200],
+        )
         await Task.filter(id=task.id).update(credited_transfer_id=posted.transfer.id)
-        minutes = next(e.amount for e in posted.entries if e.owner.id == task.volunteer_id and e.amount > 0
-                       and e.currency.value == "hour")
-        await _tell([task.volunteer_id], enums.CONFIRMED, task, f"服务已确认：{task.title}",
-                    f"感谢您的付出，{minutes} 分钟已记入时间银行")
+        minutes = next(
+            e.amount
+            for e in posted.entries
+            if e.owner.id == task.volunteer_id and e.amount > 0 and e.currency.value == "hour"
+        )
+        await _tell(
+            [task.volunteer_id],
+            enums.CONFIRMED,
+            task,
+            f"服务已确认：{task.title}",
+            f"感谢您的付出，{minutes} 分钟已记入时间银行",
+        )
     return await Task.get(id=task.id)
 
 
@@ -116,8 +173,9 @@ async def cancel(task: Task, *, actor_id: int, reason: str | None, staff: bool) 
         raise InvalidTransition("已取货的任务请联系社区取消")
     async with atomic():
         await cancel_rows(task, actor_id=actor_id, reason=reason)
-        await audit.record("task:cancel", actor_id=actor_id, object_type="task", object_id=task.id,
-                           detail={"reason": reason})
+        await audit.record(
+            "task:cancel", actor_id=actor_id, object_type="task", object_id=task.id, detail={"reason": reason}
+        )
     return await Task.get(id=task.id)
 
 
@@ -129,8 +187,9 @@ async def cancel_rows(task: Task, *, actor_id: int | None, reason: str | None) -
     await TaskOffer.filter(task_id=task.id, status=OfferStatus.OPEN).update(status=OfferStatus.WITHDRAWN)
     if held_by is not None:
         await volunteers.free_task_slot(held_by)
-        await TaskAssignment.filter(task_id=task.id, round=task.round).update(status=AssignmentStatus.CANCELLED,
-                                                                              ended_at=utcnow())
+        await TaskAssignment.filter(task_id=task.id, round=task.round).update(
+            status=AssignmentStatus.CANCELLED, ended_at=utcnow()
+        )
         await _tell([held_by], enums.CANCELLED, task, f"任务已取消：{task.title}", reason or "")
 
 

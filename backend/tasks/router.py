@@ -76,7 +76,9 @@ async def _kind(community_id: int | None, code: str) -> tuple[str, str, str | No
 
 
 @router.get("/help-kinds", response_model=list[HelpKindOut])
-async def help_kinds(principal: CurrentUser, community_id: Annotated[int | None, Query(gt=0, le=2**62)] = None):
+async def help_kinds(
+    principal: CurrentUser, community_id: Annotated[int | None, Query(gt=0, le=2**62)] = None
+):
     """本社区可申请的帮办服务（代购、送餐、陪诊……）。"""
     if community_id is None:
         household = await household_of(principal.user)
@@ -91,14 +93,27 @@ async def set_help_kinds(body: HelpKindsIn, principal: CommunityStaff):
     from backend.core.db import atomic  # noqa: PLC0415
 
     unit = await OrgUnit.get_or_none(id=body.community_id)
-    if unit is None or unit.level != OrgLevel.COMMUNITY or not scope_of(principal, enums_staff()).covers(unit):
+    if (
+        unit is None
+        or unit.level != OrgLevel.COMMUNITY
+        or not scope_of(principal, enums_staff()).covers(unit)
+    ):
         raise NotFound("找不到该社区", detail={"loc": "body.community_id"})
     async with atomic():
         await HelpKind.filter(community_id=unit.id).delete()  # scope: replacing one community's configuration
-        await HelpKind.bulk_create([HelpKind(code=k.code, name=k.name, skill=k.skill, sort_order=i, **place_of(unit))
-                                    for i, k in enumerate(body.kinds)])
-        await audit.record("task:help_kinds", actor_id=principal.id, object_type="org_unit", object_id=unit.id,
-                           detail={"codes": [k.code for k in body.kinds]})
+        await HelpKind.bulk_create(
+            [
+                HelpKind(code=k.code, name=k.name, skill=k.skill, sort_order=i, **place_of(unit))
+                for i, k in enumerate(body.kinds)
+            ]
+        )
+        await audit.record(
+            "task:help_kinds",
+            actor_id=principal.id,
+            object_type="org_unit",
+            object_id=unit.id,
+            detail={"codes": [k.code for k in body.kinds]},
+        )
     return await kinds_of(unit.id)
 
 
@@ -108,8 +123,12 @@ def enums_staff():  # type: ignore[no-untyped-def]
     return (Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
 
 
-@router.post("/help", response_model=TaskOut, status_code=201,
-             responses=responses(NotFound, UnknownHelpKind, NoLocation))
+@router.post(
+    "/help",
+    response_model=TaskOut,
+    status_code=201,
+    responses=responses(NotFound, UnknownHelpKind, NoLocation),
+)
 async def request_help(body: HelpRequestIn, principal: CurrentUser, settings: SettingsDep):
     """申请帮办（代购、送餐、陪诊……）；工作人员可代居民申请（for_user_id）。"""
     resident = await resident_for(principal, body.for_user_id)
@@ -122,18 +141,30 @@ async def request_help(body: HelpRequestIn, principal: CurrentUser, settings: Se
     if community is None:
         raise NoLocation("请先登记所在社区或住户")
     kind = await _kind(community.id, body.help_kind)
-    task = await service.request_help(settings, resident, household, community, kind, note=body.note, lat=body.lat,
-                                      lng=body.lng, actor_id=principal.id)
+    task = await service.request_help(
+        settings,
+        resident,
+        household,
+        community,
+        kind,
+        note=body.note,
+        lat=body.lat,
+        lng=body.lng,
+        actor_id=principal.id,
+    )
     return await views.task_out(principal, task)
 
 
 @router.get("/mine", response_model=Page[TaskOut])
 async def my_tasks(principal: CurrentUser, cursor: CursorParam = None, limit: LimitParam = 20):
     """我（和家人）申请的任务。"""
-    rows = await repository.requested_by(principal.id, principal.user.household_id, before_id=decode_cursor(cursor),
-                                         limit=limit)
+    rows = await repository.requested_by(
+        principal.id, principal.user.household_id, before_id=decode_cursor(cursor), limit=limit
+    )
     more, rows = len(rows) > limit, rows[:limit]
-    return Page(items=await views.tasks_out(principal, rows), next_cursor=encode_cursor(rows[-1].id) if more else None)
+    return Page(
+        items=await views.tasks_out(principal, rows), next_cursor=encode_cursor(rows[-1].id) if more else None
+    )
 
 
 # ------------------------------------------------------------------------------------------------ volunteers
@@ -144,8 +175,9 @@ async def task_hall(principal: CurrentUser, profile: MyActiveProfile, lat: LatQ 
     """任务大厅：派给我的、还在等人接的任务，附距离（带上当前位置则按当前位置计算）。"""
     pairs = await repository.hall(principal.id)
     at = (lat, lng) if lat is not None and lng is not None else None
-    return await views.tasks_out(principal, [t for t, _ in pairs], at=at,
-                                 distances={t.id: o.distance_m for t, o in pairs})
+    return await views.tasks_out(
+        principal, [t for t, _ in pairs], at=at, distances={t.id: o.distance_m for t, o in pairs}
+    )
 
 
 @router.get("/assigned", response_model=list[TaskOut], responses=responses(NotAnActiveVolunteer))
@@ -154,9 +186,18 @@ async def my_assigned(principal: CurrentUser, profile: MyActiveProfile):
     return await views.tasks_out(principal, await repository.held_by(principal.id))
 
 
-@router.post("/{task_id}/accept", response_model=TaskOut,
-             responses=responses(TaskNotFound, NotAnActiveVolunteer, TaskAlreadyClaimed, TooManyActiveTasks,
-                                 OfferWithdrawn, TaskCancelled))
+@router.post(
+    "/{task_id}/accept",
+    response_model=TaskOut,
+    responses=responses(
+        TaskNotFound,
+        NotAnActiveVolunteer,
+        TaskAlreadyClaimed,
+        TooManyActiveTasks,
+        OfferWithdrawn,
+        TaskCancelled,
+    ),
+)
 async def accept(task: VolunteerTask, principal: CurrentUser, profile: MyActiveProfile):
     """接单：先到先得，只能接派给自己的任务。"""
     return await views.task_out(principal, await service.accept(task, principal.id))
@@ -173,8 +214,9 @@ async def drop(task: VisibleTask, principal: CurrentUser, body: ReasonIn | None 
     """退单：任务回到派单，重新寻找志愿者（接单志愿者本人，或社区工作人员代为操作）。"""
     if task.volunteer_id != principal.id and not scope_of(principal, enums_staff()).covers(task):
         raise TaskNotFound()
-    return await views.task_out(principal, await fulfilment.drop(task, actor_id=principal.id,
-                                                                 reason=body.reason if body else None))
+    return await views.task_out(
+        principal, await fulfilment.drop(task, actor_id=principal.id, reason=body.reason if body else None)
+    )
 
 
 @router.post("/{task_id}/pickup", response_model=TaskOut, responses=responses(*STEP_ERRORS))
@@ -188,24 +230,34 @@ async def deliver(task: VolunteerTask, principal: CurrentUser, body: DeliverIn):
     """志愿者标记已送达／已完成（附位置，可附照片）。"""
     if task.volunteer_id != principal.id:
         raise InvalidTransition("只有接单的志愿者可以标记完成")
-    return await views.task_out(principal, await fulfilment.deliver(
-        task, principal.id, lat=body.lat, lng=body.lng, photo_media_id=body.photo_media_id, note=body.note))
+    return await views.task_out(
+        principal,
+        await fulfilment.deliver(
+            task, principal.id, lat=body.lat, lng=body.lng, photo_media_id=body.photo_media_id, note=body.note
+        ),
+    )
 
 
 @router.post("/{task_id}/confirm", response_model=TaskOut, responses=responses(*STEP_ERRORS))
 async def confirm(task: FamilyOrStaffTask, principal: CurrentUser, body: ReasonIn | None = None):
     """确认完成（本人、家人，或网格员代无手机的居民确认）：志愿者时长按社区规则记入，只记一次。"""
-    return await views.task_out(principal, await fulfilment.confirm(task, actor_id=principal.id,
-                                                                    note=body.reason if body else None))
+    return await views.task_out(
+        principal, await fulfilment.confirm(task, actor_id=principal.id, note=body.reason if body else None)
+    )
 
 
-@router.post("/{task_id}/cancel", response_model=TaskOut,
-             responses=responses(*STEP_ERRORS, OrderNotCancellable))
+@router.post(
+    "/{task_id}/cancel", response_model=TaskOut, responses=responses(*STEP_ERRORS, OrderNotCancellable)
+)
 async def cancel(task: FamilyOrStaffTask, principal: CurrentUser, body: ReasonIn | None = None):
     """取消任务（送货任务同时取消订单，退回积分和库存）。"""
     is_staff = staff(principal).covers(task) and not is_family(principal, task)
-    return await views.task_out(principal, await fulfilment.cancel(task, actor_id=principal.id,
-                                                                   reason=body.reason if body else None, staff=is_staff))
+    return await views.task_out(
+        principal,
+        await fulfilment.cancel(
+            task, actor_id=principal.id, reason=body.reason if body else None, staff=is_staff
+        ),
+    )
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=responses(TaskNotFound))
@@ -223,24 +275,43 @@ async def history(task: VisibleTask):
 
 
 @router.get("", response_model=Page[TaskOut])
-async def list_tasks(principal: TaskStaff, status: TaskStatus | None = None, late: bool = False,
-                     escalated: bool = False, cursor: CursorParam = None, limit: LimitParam = 50):
+async def list_tasks(
+    principal: TaskStaff,
+    status: TaskStatus | None = None,
+    late: bool = False,
+    escalated: bool = False,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+):
     """我负责范围内的任务；late=true 只看超时未完成的，escalated=true 只看无人接单转来的。"""
-    rows = await repository.staff_tasks(staff(principal), status=status, late=late, escalated=escalated,
-                                        before_id=decode_cursor(cursor), limit=limit)
+    rows = await repository.staff_tasks(
+        staff(principal),
+        status=status,
+        late=late,
+        escalated=escalated,
+        before_id=decode_cursor(cursor),
+        limit=limit,
+    )
     more, rows = len(rows) > limit, rows[:limit]
-    return Page(items=await views.tasks_out(principal, rows), next_cursor=encode_cursor(rows[-1].id) if more else None)
+    return Page(
+        items=await views.tasks_out(principal, rows), next_cursor=encode_cursor(rows[-1].id) if more else None
+    )
 
 
-@router.post("/{task_id}/offers", status_code=204,
-             responses=responses(TaskNotFound, VolunteerNotFound, TaskAlreadyClaimed, TaskCancelled))
+@router.post(
+    "/{task_id}/offers",
+    status_code=204,
+    responses=responses(TaskNotFound, VolunteerNotFound, TaskAlreadyClaimed, TaskCancelled),
+)
 async def offer_to(task: StaffTask, body: OfferToIn, principal: TaskStaff):
     """工作人员指定把任务派给某位志愿者。"""
     await service.offer_to(task, body.volunteer_id, actor_id=principal.id)
     return Response(status_code=204)
 
 
-@router.post("/batch", response_model=BatchOut, status_code=201, responses=responses(NotFound, UnknownHelpKind))
+@router.post(
+    "/batch", response_model=BatchOut, status_code=201, responses=responses(NotFound, UnknownHelpKind)
+)
 async def raise_batch(body: BatchIn, principal: CommunityStaff, settings: SettingsDep):
     """应急批量派单：为一个网格或社区的住户（可按高龄、独居等筛选）一次发起任务。"""
     from backend.ledger.repository import primary_residents  # noqa: PLC0415
@@ -259,8 +330,7 @@ async def raise_batch(body: BatchIn, principal: CommunityStaff, settings: Settin
         qs = qs.filter(Q(*[Q(**{flag: True}) for flag in body.only], join_type=Q.OR))
     households = await qs.order_by("id").limit(5000)
     primary = await primary_residents([h.id for h in households])
-    batch_key, ids = await service.raise_batch(settings, households, primary, kind, title=body.title, note=body.note,
-                                               actor_id=principal.id)
+    batch_key, ids = await service.raise_batch(
+        settings, households, primary, kind, title=body.title, note=body.note, actor_id=principal.id
+    )
     return BatchOut(batch_key=batch_key, created=len(ids), task_ids=ids)
-
-

@@ -45,15 +45,18 @@ class HelpRequestIn(Strict):
 
 
 class BatchIn(Strict):
-    """Raise one help task per household of a unit at once (e.g. supplies for every household in a lockdown)."""
+    """Raise one help task per household of a unit at once (e.g. supplies for every household in a lockdown)."""  # noqa: E501 - the text is the API description
 
     unit_id: Id
     help_kind: Code
     title: str | None = Field(default=None, min_length=1, max_length=64)
     note: str | None = Field(default=None, max_length=500)
-    only: list[Annotated[str, StringConstraints(
-        pattern="^(is_elderly|is_living_alone|is_disabled|is_low_income|is_hardship)$")]] = Field(
-        default_factory=list, description="只为带这些标记的住户发起（任一即可）；为空时为全部住户")
+    only: list[
+        Annotated[
+            str,
+            StringConstraints(pattern="^(is_elderly|is_living_alone|is_disabled|is_low_income|is_hardship)$"),
+        ]
+    ] = Field(default_factory=list, description="只为带这些标记的住户发起（任一即可）；为空时为全部住户")
     household_ids: list[Id] | None = Field(default=None, max_length=5000)
 
 

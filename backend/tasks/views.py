@@ -16,12 +16,19 @@ def may_see_address(principal: Principal, task: Task) -> bool:
     return task.volunteer_id == principal.id or is_family(principal, task) or staff(principal).covers(task)
 
 
-async def tasks_out(principal: Principal, tasks: list[Task], *, distances: dict[int, int] | None = None,
-                    at: tuple[float, float] | None = None) -> list[TaskOut]:
+async def tasks_out(
+    principal: Principal,
+    tasks: list[Task],
+    *,
+    distances: dict[int, int] | None = None,
+    at: tuple[float, float] | None = None,
+) -> list[TaskOut]:
     names = await repository.places(tasks)
     shown = [t.household_id for t in tasks if t.household_id and may_see_address(principal, t)]
     addresses = await repository.addresses(shown) if shown else {}
-    people = dict(await User.filter(id__in=[t.requester_id for t in tasks if t.requester_id]).values_list("id", "name"))
+    people = dict(
+        await User.filter(id__in=[t.requester_id for t in tasks if t.requester_id]).values_list("id", "name")
+    )
     now = utcnow()
     out = []
     for t in tasks:
@@ -31,18 +38,37 @@ async def tasks_out(principal: Principal, tasks: list[Task], *, distances: dict[
         elif distances and t.id in distances:
             distance = distances[t.id]
         place = "".join(names.get(i, "") for i in (t.community_id, t.compound_id) if i) or None
-        out.append(TaskOut(
-            id=t.id, kind=t.kind, help_kind=t.help_kind, title=t.title, note=t.note, status=t.status,
-            status_label=TaskStatus(t.status).label,
-            is_late=t.status not in (TaskStatus.CONFIRMED, TaskStatus.CANCELLED) and t.due_at < now,
-            due_at=t.due_at, created_at=t.created_at, order_id=t.order_id, store_id=t.store_id,
-            community_id=t.community_id, place=place,
-            address=addresses.get(t.household_id) if t.household_id in addresses else None,
-            requester_id=t.requester_id, requester_name=people.get(t.requester_id),
-            volunteer_id=t.volunteer_id, distance_m=distance, round=t.round, wave=t.wave,
-            escalated=t.escalated_at is not None, accepted_at=t.accepted_at, picked_up_at=t.picked_up_at,
-            delivered_at=t.delivered_at, confirmed_at=t.confirmed_at, photo_media_id=t.photo_media_id,
-        ))
+        out.append(
+            TaskOut(
+                id=t.id,
+                kind=t.kind,
+                help_kind=t.help_kind,
+                title=t.title,
+                note=t.note,
+                status=t.status,
+                status_label=TaskStatus(t.status).label,
+                is_late=t.status not in (TaskStatus.CONFIRMED, TaskStatus.CANCELLED) and t.due_at < now,
+                due_at=t.due_at,
+                created_at=t.created_at,
+                order_id=t.order_id,
+                store_id=t.store_id,
+                community_id=t.community_id,
+                place=place,
+                address=addresses.get(t.household_id) if t.household_id in addresses else None,
+                requester_id=t.requester_id,
+                requester_name=people.get(t.requester_id),
+                volunteer_id=t.volunteer_id,
+                distance_m=distance,
+                round=t.round,
+                wave=t.wave,
+                escalated=t.escalated_at is not None,
+                accepted_at=t.accepted_at,
+                picked_up_at=t.picked_up_at,
+                delivered_at=t.delivered_at,
+                confirmed_at=t.confirmed_at,
+                photo_media_id=t.photo_media_id,
+            )
+        )
     return out
 
 
@@ -51,6 +77,13 @@ async def task_out(principal: Principal, task: Task) -> TaskOut:
 
 
 def event_out(e: TaskEvent) -> TaskEventOut:
-    return TaskEventOut(action=e.action, from_status=e.from_status, to_status=e.to_status, actor_id=e.actor_id,
-                        on_behalf_of_id=e.on_behalf_of_id, volunteer_id=e.volunteer_id, reason=e.reason,
-                        created_at=e.created_at)
+    return TaskEventOut(
+        action=e.action,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        actor_id=e.actor_id,
+        on_behalf_of_id=e.on_behalf_of_id,
+        volunteer_id=e.volunteer_id,
+        reason=e.reason,
+        created_at=e.created_at,
+    )

@@ -1,7 +1,8 @@
 """ID numbers at rest: AES-256-GCM with a key derived (HKDF-SHA256) from ``JINLIN_VOLUNTEER_ID_KEY`` or, when
 unset, from the secret key; a keyed fingerprint (HMAC-SHA256, another derived key) makes "one profile per ID
 number" a unique column without storing the number in clear. The ciphertext is bound to its fingerprint
-(associated data), so a ciphertext copied onto another row does not decrypt. Format: ``v1.<base64(nonce|ct)>``."""
+(associated data), so a ciphertext copied onto another row does not decrypt. Format:
+``v1.<base64(nonce|ct)>``."""
 
 from __future__ import annotations
 
@@ -49,9 +50,11 @@ def decrypt(settings: Settings, token: str, *, bound_to: str) -> str:
     if version != VERSION:
         raise ValueError(f"unknown ciphertext version {version!r}")
     raw = base64.urlsafe_b64decode(body)
-    return AESGCM(_derive(_material(settings), b"id-number aes-gcm v1")).decrypt(
-        raw[:12], raw[12:], bound_to.encode()
-    ).decode()
+    return (
+        AESGCM(_derive(_material(settings), b"id-number aes-gcm v1"))
+        .decrypt(raw[:12], raw[12:], bound_to.encode())
+        .decode()
+    )
 
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

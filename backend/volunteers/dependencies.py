@@ -9,6 +9,7 @@ from fastapi import Depends, Path
 
 from backend.auth.dependencies import CurrentUser, require_roles
 from backend.auth.principal import Principal
+from backend.core.errors import NotFound
 from backend.models.org import OrgLevel, OrgUnit
 from backend.models.user import User
 from backend.models.volunteers import Activity, Pairing, VolunteerProfile, VolunteerStatus, VolunteerTeam
@@ -24,7 +25,6 @@ from backend.volunteers.exceptions import (
     VolunteerNotFound,
 )
 from backend.volunteers.service import VOLUNTEER_ADMINS, VOLUNTEER_READERS
-from backend.core.errors import NotFound
 
 Id = Annotated[int, Path(gt=0, le=2**62)]
 Readers = Annotated[Principal, Depends(require_roles(*VOLUNTEER_READERS))]

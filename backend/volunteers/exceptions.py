@@ -1,23 +1,23 @@
 """Errors of the volunteers domain, on the one error tree (``backend.core.errors``)::
 
-    BadRequest (400)
-    └── PhoneNotVerified          a volunteer registers with a verified phone
-    ValidationFailed (422)
-    ├── InvalidIdNumber           not an 18-digit resident ID number with a valid check digit
-    └── TooFarToCheckIn           the check-in/out position is outside the activity's geofence
-    NotFound (404)
-    ├── VolunteerNotFound
-    ├── TeamNotFound
-    ├── PairingNotFound
-    └── ActivityNotFound
-    Conflict (409)
-    ├── AlreadyRegistered         one profile per person, and per ID number
-    ├── NotAnActiveVolunteer      the caller has no active volunteer profile
-    ├── ActivityFull              capacity reached (settled by a conditional UPDATE)
-    ├── AlreadyPaired             a resident has one active pairing
-    └── InvalidTransition
-        ├── ProfileNotPending / SignupNotOpen / NotCheckedIn
-        └── ActivityCancelled
+BadRequest (400)
+└── PhoneNotVerified          a volunteer registers with a verified phone
+ValidationFailed (422)
+├── InvalidIdNumber           not an 18-digit resident ID number with a valid check digit
+└── TooFarToCheckIn           the check-in/out position is outside the activity's geofence
+NotFound (404)
+├── VolunteerNotFound
+├── TeamNotFound
+├── PairingNotFound
+└── ActivityNotFound
+Conflict (409)
+├── AlreadyRegistered         one profile per person, and per ID number
+├── NotAnActiveVolunteer      the caller has no active volunteer profile
+├── ActivityFull              capacity reached (settled by a conditional UPDATE)
+├── AlreadyPaired             a resident has one active pairing
+└── InvalidTransition
+    ├── ProfileNotPending / SignupNotOpen / NotCheckedIn
+    └── ActivityCancelled
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A small geohash (base32, lng/lat bit interleaving) for the volunteer index: see docs/adr/0016.
 
-Cells are addressed by integer column/row at a precision; ``covering(lat, lng, radius_m)`` lists the cells that
-cover a circle's bounding box, so "who is near" is an equality ``IN`` on one indexed column, the same on SQLite
-and PostgreSQL (no PostGIS, no collation-dependent prefix ranges).
+Cells are addressed by integer column/row at a precision; ``covering(lat, lng, radius_m)`` lists the cells
+that cover a circle's bounding box, so "who is near" is an equality ``IN`` on one indexed column, the same on
+SQLite and PostgreSQL (no PostGIS, no collation-dependent prefix ranges).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import math
 BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 INDEX_PRECISION = 6  # ≈ 1.0 km × 0.6 km at Lanzhou's latitude
 FINE_PRECISION = 7  # ≈ 125 m × 150 m: dense city centres
-FINE_UNTIL_M = 600  # searches up to this reach read the fine cells (fewer rows), wider ones the coarse (fewer cells)
+FINE_UNTIL_M = (
+    600  # searches up to this reach read the fine cells (fewer rows), wider ones the coarse (fewer cells)
+)
 EARTH_RADIUS_M = 6_371_000.0
 M_PER_DEG_LAT = 111_320.0
 
@@ -80,7 +82,9 @@ def covering(lat: float, lng: float, radius_m: float, precision: int = INDEX_PRE
     """Every cell that intersects the bounding box of the circle (a superset of the circle's cells)."""
     dlat = radius_m / M_PER_DEG_LAT
     dlng = radius_m / (M_PER_DEG_LAT * max(math.cos(math.radians(lat)), 0.01))
-    x0, y0 = cell_of(max(lat - dlat, -90.0), lng - dlng if lng - dlng >= -180 else lng - dlng + 360, precision)
+    x0, y0 = cell_of(
+        max(lat - dlat, -90.0), lng - dlng if lng - dlng >= -180 else lng - dlng + 360, precision
+    )
     x1, y1 = cell_of(min(lat + dlat, 90.0), lng + dlng if lng + dlng <= 180 else lng + dlng - 360, precision)
     if x1 < x0:  # the box crosses the antimeridian
         x1 += 1 << _bits(precision)[0]

@@ -33,8 +33,9 @@ def scoped_profiles(scope: Scope) -> QuerySet[VolunteerProfile]:
     return scope.filter(VolunteerProfile.all())
 
 
-async def profiles(scope: Scope, *, status: VolunteerStatus | None, before_id: int | None, limit: int
-                   ) -> list[VolunteerProfile]:
+async def profiles(
+    scope: Scope, *, status: VolunteerStatus | None, before_id: int | None, limit: int
+) -> list[VolunteerProfile]:
     qs = scoped_profiles(scope)
     if status is not None:
         qs = qs.filter(status=status)
@@ -49,9 +50,11 @@ async def profile(scope: Scope, profile_id: int) -> VolunteerProfile | None:
 
 async def take_task_slot(user_id: int) -> bool:
     """One more task for this volunteer, if they are active and below their bound (one conditional UPDATE)."""
-    return bool(await VolunteerProfile.filter(
-        user_id=user_id, status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active")
-    ).update(active_tasks=F("active_tasks") + 1))
+    return bool(
+        await VolunteerProfile.filter(
+            user_id=user_id, status=VolunteerStatus.ACTIVE, active_tasks__lt=F("max_active")
+        ).update(active_tasks=F("active_tasks") + 1)
+    )
 
 
 async def free_task_slot(user_id: int, *, completed: bool = False) -> None:
@@ -73,40 +76,69 @@ class Candidate:
     max_active: int
 
 
-_COLUMNS = ("user_id", "lat", "lng", "skills", "active_tasks", "max_active", "service_radius_m", "availability")
+_COLUMNS = (
+    "user_id",
+    "lat",
+    "lng",
+    "skills",
+    "active_tasks",
+    "max_active",
+    "service_radius_m",
+    "availability",
+)
 
 
 async def _in_cells(column: str, cells: list[str], scope: Scope | None) -> list[tuple]:
-    """Matchable volunteers in these cells. Hand-written SQL (the hot path of matching: a few hundred rows, and
-    the ORM's per-row conversion would cost more than the query); through the ORM when a scope narrows it."""
+    """Matchable volunteers in these cells. Hand-written SQL (the hot path of matching: a few hundred rows,
+    and the ORM's per-row conversion would cost more than the query); through the ORM when a scope narrows
+    it."""
     if scope is not None:
-        qs = scope.filter(VolunteerProfile.filter(**{f"{column}__in": cells}, status=VolunteerStatus.ACTIVE,
-                                                  active_tasks__lt=F("max_active"), user__is_active=True))
+        qs = scope.filter(
+            VolunteerProfile.filter(
+                **{f"{column}__in": cells},
+                status=VolunteerStatus.ACTIVE,
+                active_tasks__lt=F("max_active"),
+                user__is_active=True,
+            )
+        )
         return await qs.values_list(*_COLUMNS)
     marks = ", ".join(f"${i + 1}" for i in range(len(cells)))
     rows = await sql.fetch(
         f"SELECT p.{', p.'.join(_COLUMNS)} FROM volunteer_profile p JOIN app_user u ON u.id = p.user_id "
-        f"WHERE p.{column} IN ({marks}) AND p.status = 'active' AND p.active_tasks < p.max_active AND u.is_active",
-        *cells)
+        f"WHERE p.{column} IN ({marks}) AND p.status = 'active' AND p.active_tasks < p.max_active"
+        " AND u.is_active",
+        *cells,
+    )
     return [tuple(r[c] for c in _COLUMNS) for r in rows]
 
 
 async def nearby(
-    lat: float, lng: float, radius_m: float, *, pool: int, hour: int | None,
-    exclude: set[int] | frozenset[int] = frozenset(), scope: Scope | None = None, start_m: float = 250.0,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    *,
+    pool: int,
+    hour: int | None,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    scope: Scope | None = None,
+    start_m: float = 250.0,
 ) -> list[Candidate]:
     """Active volunteers with a free task slot, available in weekly ``hour`` (None: any), whose service area
-    reaches the point, within ``radius_m``: at least the nearest ``pool`` when there are that many, nearest first.
+    reaches the point, within ``radius_m``: at least the nearest ``pool`` when there are that many, nearest
+    first.
 
     The search widens (250 m, 500 m, 1 km… up to ``radius_m``) and reads only cells it has not read yet: fine
-    cells while the reach is small (a dense centre stops after a few hundred rows), coarse cells beyond (a sparse
-    edge keeps looking further without listing thousands of cells)."""
+    cells while the reach is small (a dense centre stops after a few hundred rows), coarse cells beyond (a
+    sparse edge keeps looking further without listing thousands of cells)."""
     seen: dict[str, set[str]] = {"cell": set(), "fine_cell": set()}
     found: dict[int, Candidate] = {}
     reach = min(start_m, radius_m)
     while True:
-        column, precision = (("fine_cell", geohash.FINE_PRECISION) if reach <= geohash.FINE_UNTIL_M
-                             else ("cell", geohash.INDEX_PRECISION))
+        column, precision = (
+            ("fine_cell", geohash.FINE_PRECISION)
+            if reach <= geohash.FINE_UNTIL_M
+            else ("cell", geohash.INDEX_PRECISION)
+        )
         cells = geohash.covering(lat, lng, reach, precision) - seen[column]
         seen[column] |= cells
         if cells:

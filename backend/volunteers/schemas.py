@@ -1,4 +1,5 @@
-"""Bodies of /api/v1/volunteers: profiles (ID numbers only ever masked here), teams, 双报到, pairings, activities."""
+"""Bodies of /api/v1/volunteers: profiles (ID numbers only ever masked here), teams, 双报到, pairings,
+activities."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ class RegistrationIn(Strict):
     community_id: Id
     skills: list[Skill] = Field(default_factory=list, max_length=len(SKILLS))
     area: ServiceArea
-    availability: Availability | None = Field(default=None, description="每周 168 个小时（周一 0 点起），1 = 可服务")
+    availability: Availability | None = Field(
+        default=None, description="每周 168 个小时（周一 0 点起），1 = 可服务"
+    )
     is_party_member: bool = False
     is_veteran: bool = False
 

@@ -51,17 +51,37 @@ VOLUNTEER_READERS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, R
 
 def profile_out(p: VolunteerProfile) -> ProfileOut:
     return ProfileOut(
-        id=p.id, user_id=p.user_id, real_name=p.real_name, id_number_masked=p.id_number_masked,
-        phone_masked=privacy.mask_phone(p.user.phone) if p.user else None, status=p.status,
-        status_label=VolunteerStatus(p.status).label, skills=list(p.skills or []), lat=p.lat, lng=p.lng,
-        service_radius_m=p.service_radius_m, availability=p.availability, max_active=p.max_active,
-        active_tasks=p.active_tasks, completed_tasks=p.completed_tasks, is_party_member=p.is_party_member,
-        is_veteran=p.is_veteran, community_id=p.community_id, created_at=p.created_at,
+        id=p.id,
+        user_id=p.user_id,
+        real_name=p.real_name,
+        id_number_masked=p.id_number_masked,
+        phone_masked=privacy.mask_phone(p.user.phone) if p.user else None,
+        status=p.status,
+        status_label=VolunteerStatus(p.status).label,
+        skills=list(p.skills or []),
+        lat=p.lat,
+        lng=p.lng,
+        service_radius_m=p.service_radius_m,
+        availability=p.availability,
+        max_active=p.max_active,
+        active_tasks=p.active_tasks,
+        completed_tasks=p.completed_tasks,
+        is_party_member=p.is_party_member,
+        is_veteran=p.is_veteran,
+        community_id=p.community_id,
+        created_at=p.created_at,
     )
 
 
-async def register(settings: Settings, user: User, community: OrgUnit, body: RegistrationIn, *, actor_id: int,
-                   default_max_active: int) -> VolunteerProfile:
+async def register(
+    settings: Settings,
+    user: User,
+    community: OrgUnit,
+    body: RegistrationIn,
+    *,
+    actor_id: int,
+    default_max_active: int,
+) -> VolunteerProfile:
     """A real-name registration, pending until community staff approve it."""
     if not user.phone:
         raise PhoneNotVerified()
@@ -69,35 +89,58 @@ async def register(settings: Settings, user: User, community: OrgUnit, body: Reg
     if not crypto.valid_id_number(number):
         raise InvalidIdNumber(detail={"loc": "body.id_number"})
     fingerprint = crypto.fingerprint(settings, number)
-    household = await household_of(user)  # placed at home when they live in that community (their grid's staff see them)
-    place = place_of(household) if household and household.community_id == community.id else place_of(community)
+    household = await household_of(
+        user
+    )  # placed at home when they live in that community (their grid's staff see them)
+    place = (
+        place_of(household) if household and household.community_id == community.id else place_of(community)
+    )
     try:
         async with atomic():
             profile = await VolunteerProfile.create(
-                user_id=user.id, real_name=body.real_name, id_number_hash=fingerprint,
+                user_id=user.id,
+                real_name=body.real_name,
+                id_number_hash=fingerprint,
                 id_number_enc=crypto.encrypt(settings, number, bound_to=fingerprint),
-                id_number_masked=privacy.mask_id_number(number), skills=sorted(set(body.skills)),
-                lat=body.area.lat, lng=body.area.lng, **geohash.cells(body.area.lat, body.area.lng),
-                service_radius_m=body.area.radius_m, availability=body.availability or ALWAYS,
-                max_active=default_max_active, is_party_member=body.is_party_member, is_veteran=body.is_veteran,
-                registered_by_id=actor_id, **place,
+                id_number_masked=privacy.mask_id_number(number),
+                skills=sorted(set(body.skills)),
+                lat=body.area.lat,
+                lng=body.area.lng,
+                **geohash.cells(body.area.lat, body.area.lng),
+                service_radius_m=body.area.radius_m,
+                availability=body.availability or ALWAYS,
+                max_active=default_max_active,
+                is_party_member=body.is_party_member,
+                is_veteran=body.is_veteran,
+                registered_by_id=actor_id,
+                **place,
             )
-            await audit.record("volunteer:register", actor_id=actor_id, object_type="volunteer_profile",
-                               object_id=profile.id, on_behalf_of_id=user.id if actor_id != user.id else None)
+            await audit.record(
+                "volunteer:register",
+                actor_id=actor_id,
+                object_type="volunteer_profile",
+                object_id=profile.id,
+                on_behalf_of_id=user.id if actor_id != user.id else None,
+            )
     except IntegrityError as exc:
         raise AlreadyRegistered() from exc
     profile.user = user
     return profile
 
 
-async def update(profile: VolunteerProfile, body: ProfileUpdate | StaffProfileUpdate, *, actor_id: int
-                 ) -> VolunteerProfile:
+async def update(
+    profile: VolunteerProfile, body: ProfileUpdate | StaffProfileUpdate, *, actor_id: int
+) -> VolunteerProfile:
     changes: dict = {}
     if body.skills is not None:
         changes["skills"] = sorted(set(body.skills))
     if body.area is not None:
-        changes.update(lat=body.area.lat, lng=body.area.lng, **geohash.cells(body.area.lat, body.area.lng),
-                       service_radius_m=body.area.radius_m)
+        changes.update(
+            lat=body.area.lat,
+            lng=body.area.lng,
+            **geohash.cells(body.area.lat, body.area.lng),
+            service_radius_m=body.area.radius_m,
+        )
     if body.availability is not None:
         changes["availability"] = body.availability
     max_active = getattr(body, "max_active", None)
@@ -107,10 +150,19 @@ async def update(profile: VolunteerProfile, body: ProfileUpdate | StaffProfileUp
         if max_active is not None:  # never below what they hold now (the CHECK agrees)
             from tortoise.expressions import F  # noqa: PLC0415
 
-            await VolunteerProfile.filter(id=profile.id, active_tasks__lte=max_active).update(max_active=max_active)
-            await VolunteerProfile.filter(id=profile.id, active_tasks__gt=max_active).update(max_active=F("active_tasks"))
-        await audit.record("volunteer:update", actor_id=actor_id, object_type="volunteer_profile",
-                           object_id=profile.id, detail={"fields": sorted([*changes, *(["max_active"] if max_active else [])])})
+            await VolunteerProfile.filter(id=profile.id, active_tasks__lte=max_active).update(
+                max_active=max_active
+            )
+            await VolunteerProfile.filter(id=profile.id, active_tasks__gt=max_active).update(
+                max_active=F("active_tasks")
+            )
+        await audit.record(
+            "volunteer:update",
+            actor_id=actor_id,
+            object_type="volunteer_profile",
+            object_id=profile.id,
+            detail={"fields": sorted([*changes, *(["max_active"] if max_active else [])])},
+        )
     return await VolunteerProfile.get(id=profile.id).select_related("user")
 
 
@@ -119,31 +171,51 @@ async def approve(principal: Principal, profile: VolunteerProfile) -> VolunteerP
     role in that community (a grant, so announcements and recipients see them too)."""
     async with atomic():
         changed = await VolunteerProfile.filter(id=profile.id, status=VolunteerStatus.PENDING).update(
-            status=VolunteerStatus.ACTIVE, approved_by_id=principal.id, approved_at=utcnow())
+            status=VolunteerStatus.ACTIVE, approved_by_id=principal.id, approved_at=utcnow()
+        )
         if not changed:
             raise ProfileNotPending()
-        await RoleGrant.bulk_create([RoleGrant(user_id=profile.user_id, role=Role.VOLUNTEER,
-                                               org_unit_id=profile.community_id, granted_by_id=principal.id)],
-                                    ignore_conflicts=True)
-        await audit.record("volunteer:approve", actor_id=principal.id, object_type="volunteer_profile",
-                           object_id=profile.id)
+        await RoleGrant.bulk_create(
+            [
+                RoleGrant(
+                    user_id=profile.user_id,
+                    role=Role.VOLUNTEER,
+                    org_unit_id=profile.community_id,
+                    granted_by_id=principal.id,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        await audit.record(
+            "volunteer:approve", actor_id=principal.id, object_type="volunteer_profile", object_id=profile.id
+        )
     return await VolunteerProfile.get(id=profile.id).select_related("user")
 
 
 async def suspend(principal: Principal, profile: VolunteerProfile, reason: str) -> VolunteerProfile:
     async with atomic():
-        await VolunteerProfile.filter(id=profile.id).update(status=VolunteerStatus.SUSPENDED, updated_at=utcnow())
-        await audit.record("volunteer:suspend", actor_id=principal.id, object_type="volunteer_profile",
-                           object_id=profile.id, detail={"reason": reason})
+        await VolunteerProfile.filter(id=profile.id).update(
+            status=VolunteerStatus.SUSPENDED, updated_at=utcnow()
+        )
+        await audit.record(
+            "volunteer:suspend",
+            actor_id=principal.id,
+            object_type="volunteer_profile",
+            object_id=profile.id,
+            detail={"reason": reason},
+        )
     return await VolunteerProfile.get(id=profile.id).select_related("user")
 
 
 async def reveal(settings: Settings, principal: Principal, profile: VolunteerProfile) -> ProfileSensitive:
     """The clear ID number and phone, for a role that needs them; the read is audited."""
-    await privacy.reveal(principal, object_type="volunteer_profile", object_id=profile.id,
-                         fields=("id_number", "phone"))
+    await privacy.reveal(
+        principal, object_type="volunteer_profile", object_id=profile.id, fields=("id_number", "phone")
+    )
     number = crypto.decrypt(settings, profile.id_number_enc, bound_to=profile.id_number_hash)
-    return ProfileSensitive(id=profile.id, real_name=profile.real_name, id_number=number, phone=profile.user.phone)
+    return ProfileSensitive(
+        id=profile.id, real_name=profile.real_name, id_number=number, phone=profile.user.phone
+    )
 
 
 # ------------------------------------------------------------------------------------------------ teams
@@ -152,10 +224,12 @@ async def reveal(settings: Settings, principal: Principal, profile: VolunteerPro
 async def create_team(community: OrgUnit, body: TeamIn, *, actor_id: int) -> VolunteerTeam:
     try:
         async with atomic():
-            team = await VolunteerTeam.create(name=body.name, kind=body.kind, leader_id=body.leader_id,
-                                              **place_of(community))
-            await audit.record("volunteer:team_create", actor_id=actor_id, object_type="volunteer_team",
-                               object_id=team.id)
+            team = await VolunteerTeam.create(
+                name=body.name, kind=body.kind, leader_id=body.leader_id, **place_of(community)
+            )
+            await audit.record(
+                "volunteer:team_create", actor_id=actor_id, object_type="volunteer_team", object_id=team.id
+            )
     except IntegrityError as exc:
         from backend.core.errors import AlreadyExists  # noqa: PLC0415
 
@@ -167,8 +241,13 @@ async def add_member(team: VolunteerTeam, volunteer_id: int, *, actor_id: int) -
     try:
         async with atomic():
             await TeamMember.create(team_id=team.id, volunteer_id=volunteer_id)
-            await audit.record("volunteer:team_join", actor_id=actor_id, object_type="volunteer_team",
-                               object_id=team.id, detail={"volunteer_id": volunteer_id})
+            await audit.record(
+                "volunteer:team_join",
+                actor_id=actor_id,
+                object_type="volunteer_team",
+                object_id=team.id,
+                detail={"volunteer_id": volunteer_id},
+            )
     except IntegrityError as exc:
         raise AlreadyMember() from exc
 
@@ -177,14 +256,21 @@ async def remove_member(team: VolunteerTeam, volunteer_id: int, *, actor_id: int
     async with atomic():
         gone = await TeamMember.filter(team_id=team.id, volunteer_id=volunteer_id).delete()
         if gone:
-            await audit.record("volunteer:team_leave", actor_id=actor_id, object_type="volunteer_team",
-                               object_id=team.id, detail={"volunteer_id": volunteer_id})
+            await audit.record(
+                "volunteer:team_leave",
+                actor_id=actor_id,
+                object_type="volunteer_team",
+                object_id=team.id,
+                detail={"volunteer_id": volunteer_id},
+            )
     return bool(gone)
 
 
 async def team_member_ids(team_ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {t: [] for t in team_ids}
-    for team_id, uid in await TeamMember.filter(team_id__in=team_ids).order_by("id").values_list("team_id", "volunteer_id"):
+    for team_id, uid in (
+        await TeamMember.filter(team_id__in=team_ids).order_by("id").values_list("team_id", "volunteer_id")
+    ):
         out[team_id].append(uid)
     return out
 
@@ -196,10 +282,12 @@ async def dual_register(user: User, community: OrgUnit, body: DualRegistrationIn
     """An in-service party member reports to their home community (once per community)."""
     try:
         async with atomic():
-            row = await DualRegistration.create(user_id=user.id, work_unit=body.work_unit, party_org=body.party_org,
-                                                **place_of(community))
-            await audit.record("volunteer:dual_register", actor_id=user.id, object_type="org_unit",
-                               object_id=community.id)
+            row = await DualRegistration.create(
+                user_id=user.id, work_unit=body.work_unit, party_org=body.party_org, **place_of(community)
+            )
+            await audit.record(
+                "volunteer:dual_register", actor_id=user.id, object_type="org_unit", object_id=community.id
+            )
     except IntegrityError as exc:
         raise AlreadyRegistered("已经向该社区报到过") from exc
     return row
@@ -212,10 +300,21 @@ async def pair(volunteer: User, resident: User, place: dict, *, note: str | None
     """Pair a volunteer with a resident in need (one active pairing per resident: a unique column)."""
     try:
         async with atomic():
-            pairing = await Pairing.create(volunteer_id=volunteer.id, resident_id=resident.id, active_key=resident.id,
-                                           note=note, created_by_id=actor_id, **place)
-            await audit.record("volunteer:pair", actor_id=actor_id, object_type="volunteer_pairing",
-                               object_id=pairing.id, detail={"volunteer_id": volunteer.id, "resident_id": resident.id})
+            pairing = await Pairing.create(
+                volunteer_id=volunteer.id,
+                resident_id=resident.id,
+                active_key=resident.id,
+                note=note,
+                created_by_id=actor_id,
+                **place,
+            )
+            await audit.record(
+                "volunteer:pair",
+                actor_id=actor_id,
+                object_type="volunteer_pairing",
+                object_id=pairing.id,
+                detail={"volunteer_id": volunteer.id, "resident_id": resident.id},
+            )
     except IntegrityError as exc:
         raise AlreadyPaired() from exc
     return pairing
@@ -223,8 +322,12 @@ async def pair(volunteer: User, resident: User, place: dict, *, note: str | None
 
 async def end_pairing(pairing: Pairing, *, actor_id: int) -> Pairing:
     async with atomic():
-        await Pairing.filter(id=pairing.id, active_key__not_isnull=True).update(active_key=None, ended_at=utcnow())
-        await audit.record("volunteer:unpair", actor_id=actor_id, object_type="volunteer_pairing", object_id=pairing.id)
+        await Pairing.filter(id=pairing.id, active_key__not_isnull=True).update(
+            active_key=None, ended_at=utcnow()
+        )
+        await audit.record(
+            "volunteer:unpair", actor_id=actor_id, object_type="volunteer_pairing", object_id=pairing.id
+        )
     return await Pairing.get(id=pairing.id).select_related("volunteer", "resident")
 
 

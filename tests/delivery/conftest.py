@@ -62,23 +62,49 @@ async def place_tree(tree: Tree) -> None:
                 await OrgUnit.filter(id=b.id).update(lat=point[0] + 0.0005, lng=point[1] + 0.0005)
 
 
-async def volunteer(settings, name: str, at: tuple[float, float], *, community: OrgUnit, skills=("delivery",),  # type: ignore[no-untyped-def]
-                    max_active: int = 3, radius_m: int = 5000, household=None, status=VolunteerStatus.ACTIVE) -> User:
+async def volunteer(
+    settings,
+    name: str,
+    at: tuple[float, float],
+    *,
+    community: OrgUnit,
+    skills=("delivery",),  # type: ignore[no-untyped-def]
+    max_active: int = 3,
+    radius_m: int = 5000,
+    household=None,
+    status=VolunteerStatus.ACTIVE,
+) -> User:
     user = await make_user(Role.VOLUNTEER, community, name=name, household=household)
     number = id_number()
     fp = crypto.fingerprint(settings, number)
     await VolunteerProfile.create(
-        user=user, real_name=name, id_number_hash=fp, id_number_enc=crypto.encrypt(settings, number, bound_to=fp),
-        id_number_masked=number[:3] + "*" * 11 + number[-4:], status=status, skills=list(skills), lat=at[0],
-        lng=at[1], **geohash.cells(*at), service_radius_m=radius_m, max_active=max_active,
-        street_id=community.street_id, community_id=community.id,
+        user=user,
+        real_name=name,
+        id_number_hash=fp,
+        id_number_enc=crypto.encrypt(settings, number, bound_to=fp),
+        id_number_masked=number[:3] + "*" * 11 + number[-4:],
+        status=status,
+        skills=list(skills),
+        lat=at[0],
+        lng=at[1],
+        **geohash.cells(*at),
+        service_radius_m=radius_m,
+        max_active=max_active,
+        street_id=community.street_id,
+        community_id=community.id,
     )
     return user
 
 
 async def give_points(user: User, points: int, *, community: OrgUnit, staff: User) -> None:
-    outcome = await ledger.award(user.id, community=community, currency=Currency.POINT, amount=points,
-                                 reason="测试积分", actor_id=staff.id)
+    outcome = await ledger.award(
+        user.id,
+        community=community,
+        currency=Currency.POINT,
+        amount=points,
+        reason="测试积分",
+        actor_id=staff.id,
+    )
     assert outcome.posted is not None
 
 
@@ -130,13 +156,18 @@ async def world(settings) -> World:  # type: ignore[no-untyped-def]
     from backend.store import service as store_service
     from backend.store.schemas import ItemIn, StoreIn
 
-    store = await store_service.create_store(c1, StoreIn(community_id=c1.id, name="爱心超市", lat=CENTER[0],
-                                                         lng=CENTER[1]), actor_id=staff.id)
+    store = await store_service.create_store(
+        c1, StoreIn(community_id=c1.id, name="爱心超市", lat=CENTER[0], lng=CENTER[1]), actor_id=staff.id
+    )
     items = {
-        "rice": await store_service.create_item(store, ItemIn(name="大米", category="粮油", unit="袋", price_points=10,
-                                                             monthly_limit=2, low_stock_at=3), actor_id=staff.id),
-        "oil": await store_service.create_item(store, ItemIn(name="食用油", category="粮油", unit="瓶", price_points=5),
-                                               actor_id=staff.id),
+        "rice": await store_service.create_item(
+            store,
+            ItemIn(name="大米", category="粮油", unit="袋", price_points=10, monthly_limit=2, low_stock_at=3),
+            actor_id=staff.id,
+        ),
+        "oil": await store_service.create_item(
+            store, ItemIn(name="食用油", category="粮油", unit="瓶", price_points=5), actor_id=staff.id
+        ),
     }
     await StoreItem.filter(id=items["rice"].id).update(stock=20)
     await StoreItem.filter(id=items["oil"].id).update(stock=50)
@@ -150,9 +181,18 @@ async def world(settings) -> World:  # type: ignore[no-untyped-def]
 def live_env(database_url: str, **extra: str) -> dict[str, str]:
     """Environment of a uvicorn server process on the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JINLIN_")}
-    env.update({"JINLIN_ENV": "test", "JINLIN_SECRET_KEY": TEST_SECRET, "JINLIN_DATABASE_URL": database_url,
-                "JINLIN_LOG_LEVEL": "WARNING", "JINLIN_LOG_JSON": "false", "JINLIN_H5_DIR": "",
-                "JINLIN_WORKER_IN_PROCESS": "false", "JINLIN_DB_POOL_SIZE": "20"})
+    env.update(
+        {
+            "JINLIN_ENV": "test",
+            "JINLIN_SECRET_KEY": TEST_SECRET,
+            "JINLIN_DATABASE_URL": database_url,
+            "JINLIN_LOG_LEVEL": "WARNING",
+            "JINLIN_LOG_JSON": "false",
+            "JINLIN_H5_DIR": "",
+            "JINLIN_WORKER_IN_PROCESS": "false",
+            "JINLIN_DB_POOL_SIZE": "20",
+        }
+    )
     if REDIS_URL:
         env["JINLIN_REDIS_URL"] = REDIS_URL
     env.update(extra)

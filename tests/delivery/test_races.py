@@ -16,12 +16,12 @@ import pytest
 
 from backend.core.timeutil import utcnow
 from backend.models.ledger import Transfer, TransferKind
+from backend.models.notifications import InboxItem, NotificationEvent
 from backend.models.org import OrgUnit
 from backend.models.store import Order, OrderStatus, StoreItem
 from backend.models.tasks import OfferStatus, Task, TaskAssignment, TaskKind, TaskOffer, TaskStatus
 from backend.models.user import Role
 from backend.models.volunteers import VolunteerProfile, VolunteerStatus
-from backend.models.notifications import InboxItem, NotificationEvent
 from backend.volunteers import geohash
 from bench.harness import Server
 from tests.builders import make_user, tokens_for
@@ -45,34 +45,63 @@ async def _volunteers(community: OrgUnit, n: int) -> list[int]:
 
     users = await User.bulk_create([User(name=f"志愿者{i}", phone=f"1588{i:07d}") for i in range(n)])
     users = await User.filter(phone__startswith="1588").order_by("id")
-    await RoleGrant.bulk_create([RoleGrant(user_id=u.id, role=Role.VOLUNTEER, org_unit_id=community.id) for u in users])
+    await RoleGrant.bulk_create(
+        [RoleGrant(user_id=u.id, role=Role.VOLUNTEER, org_unit_id=community.id) for u in users]
+    )
     profiles = []
     for i, u in enumerate(users):
         lat, lng = CENTER[0] + (i % 20) * 0.0002, CENTER[1] + (i // 20) * 0.0002
-        profiles.append(VolunteerProfile(
-            user_id=u.id, real_name=f"志愿者{i}", id_number_enc="v1.x", id_number_hash=f"h{i}", id_number_masked="620***",
-            status=VolunteerStatus.ACTIVE, skills=[], lat=lat, lng=lng, **geohash.cells(lat, lng),
-            street_id=community.street_id, community_id=community.id))
+        profiles.append(
+            VolunteerProfile(
+                user_id=u.id,
+                real_name=f"志愿者{i}",
+                id_number_enc="v1.x",
+                id_number_hash=f"h{i}",
+                id_number_masked="620***",
+                status=VolunteerStatus.ACTIVE,
+                skills=[],
+                lat=lat,
+                lng=lng,
+                **geohash.cells(lat, lng),
+                street_id=community.street_id,
+                community_id=community.id,
+            )
+        )
     await VolunteerProfile.bulk_create(profiles)
     return [u.id for u in users]
 
 
 async def _offered_task(world, volunteer_ids: list[int], round_: int = 0) -> Task:  # type: ignore[no-untyped-def]
-    task = await Task.create(kind=TaskKind.HELP, help_kind="visit", title="上门探望", origin_lat=CENTER[0],
-                             origin_lng=CENTER[1], created_by_id=world["staff"].id, requester_id=world["resident"].id,
-                             household_id=world.tree.household(0, 0, 0).id, due_at=utcnow(), wave=1,
-                             street_id=world.community.street_id, community_id=world.community.id,
-                             grid_id=world.tree.grid(0, 0).id)
-    await TaskOffer.bulk_create([TaskOffer(task_id=task.id, volunteer_id=v, round=0, wave=1, distance_m=100)
-                                 for v in volunteer_ids])
+    task = await Task.create(
+        kind=TaskKind.HELP,
+        help_kind="visit",
+        title="上门探望",
+        origin_lat=CENTER[0],
+        origin_lng=CENTER[1],
+        created_by_id=world["staff"].id,
+        requester_id=world["resident"].id,
+        household_id=world.tree.household(0, 0, 0).id,
+        due_at=utcnow(),
+        wave=1,
+        street_id=world.community.street_id,
+        community_id=world.community.id,
+        grid_id=world.tree.grid(0, 0).id,
+    )
+    await TaskOffer.bulk_create(
+        [TaskOffer(task_id=task.id, volunteer_id=v, round=0, wave=1, distance_m=100) for v in volunteer_ids]
+    )
     return task
 
 
 async def _fire(url: str, requests: list[tuple[str, dict]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-        return await asyncio.gather(*(http.post(path, headers=h) if body is None else http.post(path, json=body, headers=h)
-                                      for path, h, body in requests))
+        return await asyncio.gather(
+            *(
+                http.post(path, headers=h) if body is None else http.post(path, json=body, headers=h)
+                for path, h, body in requests
+            )
+        )
 
 
 class TestFiveHundredAccepts:
@@ -87,7 +116,9 @@ class TestFiveHundredAccepts:
         for attempt in range(3):
             task = await _offered_task(world, ids)
             started = time.monotonic()
-            answers = await _fire(server.url, [(f"/api/v1/tasks/{task.id}/accept", headers[uid], None) for uid in ids])
+            answers = await _fire(
+                server.url, [(f"/api/v1/tasks/{task.id}/accept", headers[uid], None) for uid in ids]
+            )
             elapsed = time.monotonic() - started
             statuses = sorted(r.status_code for r in answers)
             assert statuses == [200] + [409] * (N_VOLUNTEERS - 1), (attempt, statuses[:3], statuses[-3:])
@@ -99,7 +130,10 @@ class TestFiveHundredAccepts:
             assert (fresh.status, fresh.volunteer_id) == (TaskStatus.ACCEPTED, winner)
             assert await TaskAssignment.filter(task_id=task.id).count() == 1
             assert await TaskOffer.filter(task_id=task.id, status=OfferStatus.ACCEPTED).count() == 1
-            assert await TaskOffer.filter(task_id=task.id, status=OfferStatus.WITHDRAWN).count() == N_VOLUNTEERS - 1
+            assert (
+                await TaskOffer.filter(task_id=task.id, status=OfferStatus.WITHDRAWN).count()
+                == N_VOLUNTEERS - 1
+            )
             assert await VolunteerProfile.filter(active_tasks=1).count() == 1
             # the 499 hear about it through notify(), after commit, through the outbox
             await run_outbox(settings, bus)
@@ -125,7 +159,9 @@ class TestTwoHundredOrders:
             user = await make_user(Role.RESIDENT, world.community, name=f"居民{i}")
             await give_points(user, 10, community=world.community, staff=world["staff"])
             residents.append(user)
-        heads = [{"Authorization": f"Bearer {(await tokens_for(settings, u)).access_token}"} for u in residents]
+        heads = [
+            {"Authorization": f"Bearer {(await tokens_for(settings, u)).access_token}"} for u in residents
+        ]
         body = {"store_id": world.store.id, "fulfilment": "pickup", "lines": [{"item_id": rice.id, "qty": 1}]}
         samples: list[int] = []
         stop = asyncio.Event()
