@@ -22,7 +22,7 @@ function installDom() {
 
 /** The `wx` object: what the uni runtime and our code call, recorded for assertions. */
 function createWx(backendUrl) {
-  const state = { toasts: [], navigations: [], requests: [], modals: [], unknownCalls: new Set() }
+  const state = { toasts: [], navigations: [], requests: [], modals: [], sockets: [], subscribeAsks: [], unknownCalls: new Set() }
   const storage = new Map()
   const systemInfo = {
     platform: 'devtools', brand: 'devtools', model: 'iPhone 13', system: 'iOS 16.0', version: '8.0.50', SDKVersion: '3.4.0',
@@ -55,6 +55,24 @@ function createWx(backendUrl) {
       state.navigations.push(['navigateTo', o.url])
       o.success && o.success({ errMsg: 'navigateTo:ok' })
     },
+    redirectTo: (o) => {
+      state.navigations.push(['redirectTo', o.url])
+      o.success && o.success({ errMsg: 'redirectTo:ok' })
+    },
+    getNetworkType: (o) => setTimeout(() => o.success && o.success({ networkType: 'wifi', errMsg: 'getNetworkType:ok' })),
+    onNetworkStatusChange: () => undefined,
+    getLocation: (o) =>
+      setTimeout(() => {
+        state.locationType = o.type
+        o.success && o.success({ latitude: 36.06569, longitude: 103.72566, accuracy: 20, errMsg: 'getLocation:ok' })
+      }),
+    chooseImage: (o) => setTimeout(() => o.fail && o.fail({ errMsg: 'chooseImage:fail cancel' })),
+    requestSubscribeMessage: (o) => {
+      state.subscribeAsks.push(o.tmplIds)
+      setTimeout(() => o.fail && o.fail({ errMsg: 'requestSubscribeMessage:fail no template' }))
+    },
+    // A real WebSocket to the backend (the API origin maps to it, like request does), speaking wx's SocketTask API.
+    connectSocket: (o) => connectSocket(o, backendUrl, state),
     login: (o) => setTimeout(() => o.success({ code: 'mp-smoke-code', errMsg: 'login:ok' })),
     request: (o) => {
       const record = { url: o.url, method: o.method || 'GET', header: { ...(o.header || {}) }, data: o.data }
@@ -101,6 +119,49 @@ function createWx(backendUrl) {
   })
   return { wx, state, storage }
 }
+
+function connectSocket(o, backendUrl, state) {
+  const handlers = { open: [], message: [], close: [], error: [] }
+  const record = { url: o.url, protocols: o.protocols || [], sent: [], received: [], closed: null, opened: false }
+  state.sockets.push(record)
+  const wsOrigin = API_ORIGIN.replace(/^https/, 'wss')
+  let ws = null
+  if (backendUrl && o.url.startsWith(wsOrigin)) {
+    const WebSocket = require('ws') // jsdom's own dependency, already installed
+    ws = new WebSocket(backendUrl.replace(/^http/, 'ws') + o.url.slice(wsOrigin.length), record.protocols)
+    ws.on('open', () => {
+      record.opened = true
+      handlers.open.forEach((fn) => fn({}))
+    })
+    ws.on('message', (data) => {
+      const text = data.toString()
+      record.received.push(JSON.parse(text))
+      handlers.message.forEach((fn) => fn({ data: text }))
+    })
+    ws.on('close', (code, reason) => {
+      record.closed = { code, reason: reason.toString() }
+      handlers.close.forEach((fn) => fn({ code, reason: reason.toString() }))
+    })
+    ws.on('error', (err) => handlers.error.forEach((fn) => fn({ errMsg: err.message })))
+  } else {
+    setTimeout(() => handlers.error.forEach((fn) => fn({ errMsg: 'connectSocket:fail no backend' })))
+  }
+  if (o.complete) setTimeout(() => o.complete({ errMsg: 'connectSocket:ok' }))
+  return {
+    onOpen: (fn) => handlers.open.push(fn),
+    onMessage: (fn) => handlers.message.push(fn),
+    onClose: (fn) => handlers.close.push(fn),
+    onError: (fn) => handlers.error.push(fn),
+    send: (x) => {
+      record.sent.push(JSON.parse(x.data))
+      if (ws && ws.readyState === 1) ws.send(x.data)
+    },
+    close: (x = {}) => {
+      if (ws) ws.close(x.code || 1000, x.reason)
+    },
+  }
+}
+
 
 /**
  * Boot the compiled app once per process: globals, app.js (creates the Vue app and Pinia), App.onLaunch.

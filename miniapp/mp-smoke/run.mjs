@@ -46,7 +46,8 @@ try {
 }
 
 const files = readdirSync(here).filter((f) => f.endsWith('.test.cjs')).map((f) => join(here, f))
-const res = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
+// --test-force-exit: the compiled app keeps its realtime socket (and its reconnect timer) open, as it should
+const res = spawnSync(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', ...files], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, ...(backend ? { JINLIN_MP_SMOKE_BACKEND: backend.baseUrl } : {}) },

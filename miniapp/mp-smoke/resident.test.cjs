@@ -1,0 +1,53 @@
+'use strict'
+/** The resident in the compiled mini-program: 我要报事 end to end through wx.request. */
+const { test, before } = require('node:test')
+const assert = require('node:assert/strict')
+const { until, API_ORIGIN } = require('./harness.cjs')
+const { answered, backendUrl, bootAs } = require('./session.cjs')
+
+const skip = backendUrl ? false : 'no backend in this run (see run.mjs output)'
+let mp
+
+before(async () => {
+  if (!backendUrl) return
+  ;({ mp } = await bootAs('resident'))
+})
+
+test('我要报事: categories, the phone position (gcj02), and the report is filed', { skip }, async () => {
+  const page = mp.openPage('pages/reports/new')
+  await until(answered(mp, `${API_ORIGIN}/api/v1/reports/categories`), 'the categories')
+  // consent templates are fetched when the page loads (the dialog itself may only open inside a tap)
+  await until(answered(mp, `${API_ORIGIN}/api/v1/notifications/templates`), 'the template list')
+  // the picker is its own component: look inside it
+  const picker = () => page.querySelector('#report-category')
+  await until(() => picker()?.querySelector('#cat-facilities'), 'the category buttons')
+  picker().querySelector('#cat-facilities').dispatchEvent('tap')
+  await until(() => picker().querySelector('#cat-facilities-streetlight'), 'the sub-categories')
+  picker().querySelector('#cat-facilities-streetlight').dispatchEvent('tap')
+  page.querySelector('#place-here').dispatchEvent('tap')
+  await until(() => page.querySelector('#place-located'), 'the position')
+  assert.equal(mp.state.locationType, 'gcj02')
+  page.querySelector('#report-description').dispatchEvent('input', { detail: { value: '路灯不亮（小程序冒烟测试）' } })
+  await new Promise((r) => setTimeout(r, 50))
+  page.querySelector('#report-submit').dispatchEvent('tap')
+  const filed = await until(
+    () => mp.state.requests.find((r) => r.url === `${API_ORIGIN}/api/v1/reports` && r.method === 'POST' && r.response),
+    'the report answer',
+  )
+  assert.equal(filed.response.statusCode, 201, JSON.stringify(filed.response.data))
+  assert.deepEqual(
+    { category: filed.data.category, lat: filed.data.lat, lng: filed.data.lng, channel: filed.data.channel },
+    { category: 'facilities.streetlight', lat: 36.06569, lng: 103.72566, channel: 'app' },
+  )
+  await until(() => page.querySelector('#report-done'), 'the confirmation')
+  assert.match(page.querySelector('#report-done').dom.textContent, new RegExp(`编号 ${filed.response.data.id}`))
+})
+
+test('爱心超市 and 积分和时长 load', { skip }, async () => {
+  const store = mp.openPage('pages/store/index')
+  await until(answered(mp, `${API_ORIGIN}/api/v1/store/stores`), 'the stores')
+  await until(() => store.querySelector('#store-balance'), 'the balance')
+  const ledger = mp.openPage('pages/ledger/index')
+  await until(() => ledger.querySelector('#ledger-points'), 'the points')
+  assert.match(ledger.querySelector('#ledger-summary').dom.textContent, /爱心积分/)
+})
