@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 
 // Unit tests run without the uni compiler: plain Vue, uni/wot tags as custom elements,
 // and a stubbed `uni` global (src/test/setup.ts) backed by an in-memory fake backend.
-const UNI_TAGS = new Set(['view', 'text', 'button', 'input', 'image', 'scroll-view', 'navigator', 'page-meta', 'form'])
+const UNI_TAGS = new Set(['view', 'text', 'button', 'input', 'image', 'scroll-view', 'navigator', 'page-meta', 'form', 'textarea'])
 
 export default defineConfig({
   plugins: [
