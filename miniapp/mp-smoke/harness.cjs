@@ -66,7 +66,41 @@ function createWx(backendUrl) {
         state.locationType = o.type
         o.success && o.success({ latitude: 36.06569, longitude: 103.72566, accuracy: 20, errMsg: 'getLocation:ok' })
       }),
-    chooseImage: (o) => setTimeout(() => o.fail && o.fail({ errMsg: 'chooseImage:fail cancel' })),
+    // the photo picker: answers with a temp file the test wrote (or a cancel when there is none)
+    chooseImage: (o) =>
+      setTimeout(() =>
+        state.chosenImage
+          ? o.success && o.success({ tempFilePaths: [state.chosenImage], errMsg: 'chooseImage:ok' })
+          : o.fail && o.fail({ errMsg: 'chooseImage:fail cancel' }),
+      ),
+    // wx.uploadFile: multipart with one file field, like WeChat sends it; the body comes back as a string
+    uploadFile: (o) => {
+      const record = { url: o.url, method: 'POST', header: { ...(o.header || {}) }, data: { file: o.filePath, name: o.name }, upload: true }
+      state.requests.push(record)
+      const done = (res) => {
+        record.response = res
+        o.success && o.success(res)
+        o.complete && o.complete(res)
+      }
+      const failed = (msg) => {
+        o.fail && o.fail({ errMsg: `uploadFile:fail ${msg}` })
+        o.complete && o.complete({ errMsg: `uploadFile:fail ${msg}` })
+      }
+      if (!o.url.startsWith(API_ORIGIN) || !backendUrl) {
+        failed('no backend')
+        return { abort() {}, onProgressUpdate() {} }
+      }
+      const form = new FormData()
+      const bytes = require('node:fs').readFileSync(o.filePath)
+      form.append(o.name, new Blob([bytes], { type: 'image/png' }), require('node:path').basename(o.filePath))
+      for (const [k, v] of Object.entries(o.formData || {})) form.append(k, v)
+      const headers = { ...record.header }
+      delete headers['Content-Type']
+      fetch(backendUrl + o.url.slice(API_ORIGIN.length), { method: 'POST', headers, body: form })
+        .then(async (res) => done({ statusCode: res.status, data: await res.text(), errMsg: 'uploadFile:ok' }))
+        .catch((err) => failed(err.message))
+      return { abort() {}, onProgressUpdate() {} }
+    },
     requestSubscribeMessage: (o) => {
       state.subscribeAsks.push(o.tmplIds)
       setTimeout(() => o.fail && o.fail({ errMsg: 'requestSubscribeMessage:fail no template' }))

@@ -5,6 +5,18 @@ const assert = require('node:assert/strict')
 const { until, API_ORIGIN } = require('./harness.cjs')
 const { answered, backendUrl, bootAs } = require('./session.cjs')
 
+/** A real 8×8 PNG on disk (the backend decodes and re-encodes every photo). */
+function writePng() {
+  const { mkdtempSync, writeFileSync } = require('node:fs')
+  const { join } = require('node:path')
+  const { tmpdir } = require('node:os')
+  const file = join(mkdtempSync(join(tmpdir(), 'jinlin-mp-')), 'photo.png')
+  const b64 =
+    'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGMwTpuJFTEMLQkAyvtMgQDiJ6sAAAAASUVORK5CYII='
+  writeFileSync(file, Buffer.from(b64, 'base64'))
+  return file
+}
+
 const skip = backendUrl ? false : 'no backend in this run (see run.mjs output)'
 let mp
 
@@ -28,6 +40,15 @@ test('我要报事: categories, the phone position (gcj02), and the report is fi
   await until(() => page.querySelector('#place-located'), 'the position')
   assert.equal(mp.state.locationType, 'gcj02')
   page.querySelector('#report-description').dispatchEvent('input', { detail: { value: '路灯不亮（小程序冒烟测试）' } })
+  // a photo: chooseImage gives a temp file, wx.uploadFile sends it as multipart with the bearer token
+  mp.state.chosenImage = writePng()
+  const photoButton = () => page.querySelector('#report-photos')?.querySelector('#report-photo')
+  await until(photoButton, 'the photo button')
+  photoButton().dispatchEvent('tap')
+  const upload = await until(() => mp.state.requests.find((r) => r.upload && r.response), 'the upload answer')
+  assert.equal(upload.response.statusCode, 201, upload.response.data)
+  assert.match(upload.header.Authorization, /^Bearer /)
+  const mediaId = JSON.parse(upload.response.data).id
   await new Promise((r) => setTimeout(r, 50))
   page.querySelector('#report-submit').dispatchEvent('tap')
   const filed = await until(
@@ -39,6 +60,8 @@ test('我要报事: categories, the phone position (gcj02), and the report is fi
     { category: filed.data.category, lat: filed.data.lat, lng: filed.data.lng, channel: filed.data.channel },
     { category: 'facilities.streetlight', lat: 36.06569, lng: 103.72566, channel: 'app' },
   )
+  assert.deepEqual(filed.data.photo_ids, [mediaId])
+  assert.equal(filed.response.data.photos.length, 1)
   await until(() => page.querySelector('#report-done'), 'the confirmation')
   assert.match(page.querySelector('#report-done').dom.textContent, new RegExp(`编号 ${filed.response.data.id}`))
 })
