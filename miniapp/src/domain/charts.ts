@@ -38,7 +38,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function lineChart(labels: string[], series: Series[], opts: { width?: number; height?: number; fontSize?: number } = {}): LineChart {
   const width = opts.width ?? 640
   const height = opts.height ?? 320
-  const font = opts.fontSize ?? 22
+  const font = opts.fontSize ?? 26
   const left = font * 2.6
   const right = 16
   const top = 16
