@@ -109,14 +109,17 @@ class Server:
                 "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
         if factory:
             args.append("--factory")
+        # stderr goes to a file, not a pipe: nobody reads a pipe while the load runs, and a full pipe buffer
+        # freezes the server the moment it logs a burst of errors.
+        self.log = tempfile.NamedTemporaryFile(prefix="jinlin-bench-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait(self, path: str = "/healthz", timeout: float = 30.0) -> Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {Path(self.log.name).read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(self.url + path, timeout=1).status_code < 500:
                     return self

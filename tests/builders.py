@@ -17,7 +17,8 @@ _phones = itertools.count(1)
 
 
 def next_phone() -> str:
-    return f"1370000{next(_phones):04d}"
+    """A fresh valid mobile number (137 + 8 digits: room for 100 million per test session)."""
+    return f"137{next(_phones):08d}"
 
 
 async def make_unit(level: OrgLevel, name: str, parent: OrgUnit | None = None, **extra) -> OrgUnit:  # type: ignore[no-untyped-def]
