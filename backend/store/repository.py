@@ -286,7 +286,7 @@ _AUDIT = (
 # PostgreSQL: everything in one statement (data-modifying CTEs). The quota rows are upserted: a new row takes
 # the quantity if it is within the item's limit, an existing one only while ``used + qty`` stays within it,
 # decided under the row lock (a concurrent order of the same household waits on the unique key, then sees the
-# winner's ``used``). The limit is the item's as stored now.
+# winner's ``used``). The limit is the item's as stored now. Rows are taken in item id order, as everywhere.
 _QUOTA_WITHIN = (
     "ON CONFLICT (holder, item_id, month) DO UPDATE SET used = hq.used + EXCLUDED.used"
     " WHERE hq.used + EXCLUDED.used <= (SELECT monthly_limit FROM store_item WHERE id = EXCLUDED.item_id)"
@@ -306,7 +306,7 @@ _PLACE_PG = (
     " q AS (INSERT INTO store_household_quota AS hq (holder, item_id, month, used)"
     " SELECT o.quota_holder, u.item_id, o.month, u.qty FROM o"
     " CROSS JOIN unnest($24::bigint[], $25::int[]) AS u(item_id, qty) JOIN store_item i ON i.id = u.item_id"
-    f" WHERE u.qty <= i.monthly_limit {_QUOTA_WITHIN})"
+    f" WHERE u.qty <= i.monthly_limit ORDER BY u.item_id {_QUOTA_WITHIN})"
     " SELECT o.*, ARRAY(SELECT item_id FROM q) AS quota_taken FROM o"
 )
 _EVENT = (

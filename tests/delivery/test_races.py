@@ -4,6 +4,8 @@
   every other offer withdrawn and each of those volunteers told so; run three times.
 - 200 residents order the last 50 bags at once: exactly 50 orders, the shelf ends at 0 (never below: sampled
   during the race), and points were reserved exactly 50 times.
+- 30 people of one household order an item limited to 3 a month at once: exactly 3 orders; cancels and new
+  orders of one household at once all succeed (no deadlock between them).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from backend.core.timeutil import utcnow
 from backend.models.ledger import Transfer, TransferKind
 from backend.models.notifications import InboxItem, NotificationEvent
 from backend.models.org import OrgUnit
-from backend.models.store import Order, OrderStatus, StoreItem
+from backend.models.store import HouseholdQuota, Order, OrderStatus, StoreItem
 from backend.models.tasks import OfferStatus, Task, TaskAssignment, TaskKind, TaskOffer, TaskStatus
 from backend.models.user import Role
 from backend.models.volunteers import VolunteerProfile, VolunteerStatus
@@ -185,3 +187,59 @@ class TestTwoHundredOrders:
         assert await Transfer.filter(kind=TransferKind.RESERVE).count() == 50
         balances = sorted([await balance(u.id) for u in residents])
         assert balances == [0] * 50 + [10] * 150  # debited exactly once each, 50 times in all
+
+
+class TestOneHouseholdAtOnce:
+    async def test_thirty_family_members_get_exactly_the_monthly_limit(self, server, settings, bus, world):
+        rice = world.items["rice"]
+        await StoreItem.filter(id=rice.id).update(stock=50, monthly_limit=3)
+        home = world.tree.household(0, 1, 0)
+        family = []
+        for i in range(30):
+            user = await make_user(Role.RESIDENT, world.community, name=f"家人{i}", household=home)
+            await give_points(user, 10, community=world.community, staff=world["staff"])
+            family.append(user)
+        heads = [{"Authorization": f"Bearer {(await tokens_for(settings, u)).access_token}"} for u in family]
+        body = {"store_id": world.store.id, "fulfilment": "pickup", "lines": [{"item_id": rice.id, "qty": 1}]}
+        answers = await _fire(server.url, [("/api/v1/store/orders", h, body) for h in heads])
+        statuses = sorted(r.status_code for r in answers)
+        assert statuses == [201] * 3 + [409] * 27, statuses
+        assert {r.json()["error"] for r in answers if r.status_code == 409} == {"MonthlyLimitReached"}
+        assert [q.used for q in await HouseholdQuota.filter(holder=f"h{home.id}")] == [3]
+        item = await StoreItem.get(id=rice.id)
+        assert (item.stock, item.held) == (47, 3)
+        assert sorted([await balance(u.id) for u in family]) == [0] * 3 + [10] * 27
+
+    async def test_cancels_and_new_orders_of_one_household_at_once_never_fail(
+        self, server, settings, bus, world
+    ):
+        """Place and cancel take the order, the quota, the ledger and the items in the same order: no deadlock
+        (which PostgreSQL would break by failing one of them) however they interleave."""
+        rice, oil = world.items["rice"], world.items["oil"]
+        await StoreItem.filter(id=rice.id).update(stock=100, monthly_limit=100)
+        home = world.tree.household(0, 1, 0)
+        family = []
+        for i in range(20):
+            user = await make_user(Role.RESIDENT, world.community, name=f"家人{i}", household=home)
+            await give_points(user, 100, community=world.community, staff=world["staff"])
+            family.append(user)
+        heads = [{"Authorization": f"Bearer {(await tokens_for(settings, u)).access_token}"} for u in family]
+        body = {
+            "store_id": world.store.id,
+            "fulfilment": "pickup",
+            "lines": [{"item_id": rice.id, "qty": 2}, {"item_id": oil.id, "qty": 1}],
+        }
+        placed = await _fire(server.url, [("/api/v1/store/orders", h, body) for h in heads[:10]])
+        assert [r.status_code for r in placed] == [201] * 10
+        work = [
+            (f"/api/v1/store/orders/{r.json()['id']}/cancel", h, {"reason": "不要了"})
+            for r, h in zip(placed, heads[:10], strict=True)
+        ]
+        work += [("/api/v1/store/orders", h, body) for h in heads[10:]]
+        answers = await _fire(server.url, work)
+        assert sorted(r.status_code for r in answers) == [200] * 10 + [201] * 10, [r.text for r in answers]
+        open_orders = await Order.filter(status=OrderStatus.CONFIRMED).count()
+        assert open_orders == 10
+        assert [q.used for q in await HouseholdQuota.filter(holder=f"h{home.id}", item_id=rice.id)] == [20]
+        item = await StoreItem.get(id=rice.id)
+        assert (item.stock, item.held) == (80, 20)
