@@ -190,6 +190,7 @@ test('two volunteers race for a delivery, one wins, the other is told kindly, an
     expect(after[wi]).toBeGreaterThan(hoursBefore[wi])
     expect(after[1 - wi]).toBe(hoursBefore[1 - wi])
     info.annotations.push({ type: 'hours', description: `${winnerAccount.name}: ${hoursBefore[wi]} → ${after[wi]} minutes` })
+    console.log(`[journey b] winner ${winnerAccount.name}: ${hoursBefore[wi]} → ${after[wi]} minutes; loser unchanged at ${after[1 - wi]}`)
     await expect(winner.locator('#ledger-summary')).toContainText('累计服务')
     await expect(winner.locator('.jl-item').first()).toContainText('志愿服务')
     await snap(winner, info, 'winner-hours')

@@ -96,6 +96,7 @@ test('a resident reports with a photo, the grid worker sees it live, resolves it
     const arrivedAfter = Date.now() - submittedAt
     expect(arrivedAfter).toBeLessThan(2_000)
     info.annotations.push({ type: 'arrival', description: `report ${reportId} on the worker's page ${arrivedAfter} ms after the 201` })
+    console.log(`[journey a] report ${reportId} appeared on the worker's open queue ${arrivedAfter} ms after the resident's 201`)
     await expect(w.locator('#queue-badge')).toHaveText('1')
     await expect(item).toContainText('路灯不亮')
     await snap(w, info, 'worker-report-arrived-live')
