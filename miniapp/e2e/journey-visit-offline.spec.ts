@@ -100,6 +100,35 @@ test('a grid worker checks in a visit offline and it syncs when back online', as
     await snap(page, info, 'checkin-synced')
   })
 
+  await test.step('a stale copy of that check-in (same client id, other notes) shows as a conflict the worker settles', async () => {
+    // what a second copy of the queue (a restored backup, another device) would send: same id, different content
+    await page.evaluate(
+      ({ key, id }) => {
+        const wrapped = JSON.parse(window.localStorage.getItem(key)!) as { type: string; data: { client_id: string; notes: string; state: string }[] }
+        const item = wrapped.data.find((v) => v.client_id === id)!
+        item.notes = '补记：老人说下周要去医院复查'
+        item.state = 'pending'
+        window.localStorage.setItem(key, JSON.stringify(wrapped))
+      },
+      { key: `jinlin.visitQueue.${worker.user_id}`, id: clientId },
+    )
+    await page.reload()
+    const queued = page.locator(`#queued-${target.household_id}`)
+    await expect(queued).toHaveAttribute('data-state', 'conflict', { timeout: 15_000 })
+    await expect(queued).toContainText('与服务器记录不一致')
+    await expect(queued).toContainText('情况记录')
+    await snap(page, info, 'conflict-shown')
+    await queued.getByText('用手机上的内容更新').click()
+    await expect(queued).toHaveAttribute('data-state', 'updated', { timeout: 15_000 })
+    const visits = await api.get<{ items: { client_id: string; notes: string; version: number }[] }>(
+      `/api/v1/visits?mine=true&household_id=${target.household_id}`,
+    )
+    const mine = visits.items.filter((v) => v.client_id === clientId)
+    expect(mine).toHaveLength(1)
+    expect(mine[0]).toMatchObject({ notes: '补记：老人说下周要去医院复查', version: 2 })
+    await snap(page, info, 'conflict-settled')
+  })
+
   await test.step('the month 台账 counts it', async () => {
     await page.goto('/#/pages/visits/month')
     await expect(page.locator('#my-month')).toContainText('覆盖率')
