@@ -101,9 +101,12 @@ function createWx(backendUrl) {
         .catch((err) => failed(err.message))
       return { abort() {}, onProgressUpdate() {} }
     },
+    // WeChat's consent dialog: the person taps 允许 for every template (recorded with when it was asked)
     requestSubscribeMessage: (o) => {
-      state.subscribeAsks.push(o.tmplIds)
-      setTimeout(() => o.fail && o.fail({ errMsg: 'requestSubscribeMessage:fail no template' }))
+      state.subscribeAsks.push({ ids: o.tmplIds, afterRequests: state.requests.length })
+      const answer = { errMsg: 'requestSubscribeMessage:ok' }
+      for (const id of o.tmplIds) answer[id] = 'accept'
+      setTimeout(() => o.success && o.success(answer))
     },
     // A real WebSocket to the backend (the API origin maps to it, like request does), speaking wx's SocketTask API.
     connectSocket: (o) => connectSocket(o, backendUrl, state),

@@ -61,6 +61,20 @@ test('我要报事: categories, the phone position (gcj02), and the report is fi
     { category: 'facilities.streetlight', lat: 36.06569, lng: 103.72566, channel: 'app' },
   )
   assert.deepEqual(filed.data.photo_ids, [mediaId])
+  // consent: WeChat's dialog was opened in the submit tap itself (before the report request), and the answer recorded
+  const templates = mp.state.requests.find((r) => r.url.endsWith('/api/v1/notifications/templates')).response.data
+  assert.deepEqual(templates.map((t) => t.template_id), ['tplReportStatus'])
+  assert.equal(mp.state.subscribeAsks.length, 1)
+  assert.deepEqual(mp.state.subscribeAsks[0].ids, ['tplReportStatus'])
+  // (afterRequests = how many requests had been made when the dialog opened: the report was not one of them)
+  assert.ok(mp.state.subscribeAsks[0].afterRequests <= mp.state.requests.indexOf(filed), 'asked before the report was sent')
+  const recorded = await until(
+    () => mp.state.requests.find((r) => r.url.endsWith('/api/v1/notifications/subscriptions') && r.response),
+    'the consent record',
+  )
+  assert.deepEqual(recorded.data, { results: { tplReportStatus: 'accept' } })
+  assert.equal(recorded.response.statusCode, 201, JSON.stringify(recorded.response.data))
+  assert.equal(recorded.response.data.remaining.tplReportStatus, 1)
   assert.equal(filed.response.data.photos.length, 1)
   await until(() => page.querySelector('#report-done'), 'the confirmation')
   assert.match(page.querySelector('#report-done').dom.textContent, new RegExp(`编号 ${filed.response.data.id}`))
@@ -73,4 +87,18 @@ test('爱心超市 and 积分和时长 load', { skip }, async () => {
   const ledger = mp.openPage('pages/ledger/index')
   await until(() => ledger.querySelector('#ledger-points'), 'the points')
   assert.match(ledger.querySelector('#ledger-summary').dom.textContent, /爱心积分/)
+})
+
+test('a resident without a volunteer profile who opens 附近任务 is offered registration, not an error', { skip }, async () => {
+  const page = mp.openPage('pages/tasks/hall')
+  const profile = await until(answered(mp, `${API_ORIGIN}/api/v1/volunteers/me`), 'the profile answer')
+  assert.equal(profile.response.statusCode, 404)
+  await until(() => page.querySelector('#go-register'), 'the registration button')
+  assert.match(page.dom.textContent, /还没有登记为志愿者/)
+  assert.equal(mp.state.toasts.filter((t) => /登记/.test(t)).length, 0)
+  const reg = mp.openPage('pages/volunteer/register')
+  await until(() => reg.querySelector('#vol-submit'), 'the registration form')
+  mp.state.toasts.length = 0
+  reg.querySelector('#vol-submit').dispatchEvent('tap')
+  await until(() => /请填写真实姓名/.test(reg.dom.textContent), 'the form says what is missing')
 })

@@ -32,6 +32,11 @@ if (!existsSync(join(outDir, 'app.json'))) {
   process.exit(1)
 }
 
+// One subscribe-message template (for "my report's progress"), so the consent path can be exercised end to end.
+process.env.JINLIN_WECHAT_TEMPLATES ??= JSON.stringify({
+  'report.status': { template_id: 'tplReportStatus', data: { thing1: '{title:.20}', time2: '{time}' } },
+})
+
 let backend = null
 try {
   backend = await startBackend({ logFile: join(root, 'test-artifacts', 'mp-smoke-backend.log') })
