@@ -205,6 +205,9 @@ app.add_typer(ledger_cli, name="ledger")
 from backend.visits.cli import visits_cli  # noqa: E402
 
 app.add_typer(visits_cli, name="visits")
+from backend.open311.cli import open311_cli  # noqa: E402
+
+app.add_typer(open311_cli, name="open311")
 
 
 def main() -> None:
