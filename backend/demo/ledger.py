@@ -18,6 +18,7 @@ from backend.ledger.repository import home_community_id
 from backend.ledger.rules import DEFAULTS, save
 from backend.models.ledger import Rules
 from backend.models.org import OrgLevel, OrgUnit
+from backend.models.store import Store
 from backend.models.user import Role, RoleGrant, User
 from backend.org.scope import unit_scope
 
@@ -32,8 +33,9 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
         if not await Rules.exists(unit_id=community.id):
             await save(community.id, replace(DEFAULTS, allowance_points=ALLOWANCES, allowance_max_points=60),
                        actor_id=None)
-        await ledger.open_store_account(community.id, community=community, name=f"{community.name}爱心超市",
-                                        actor_id=None)
+        if not await Store.exists(community_id=community.id):  # the store seeder ran first and opened its own
+            await ledger.open_store_account(community.id, community=community, name=f"{community.name}爱心超市",
+                                            actor_id=None)
         volunteers = await User.filter(
             id__in=Subquery(RoleGrant.filter(role=Role.VOLUNTEER, org_unit_id=community.id).values("user_id"))
         ).order_by("id")
@@ -51,8 +53,10 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
     residents = await User.filter(
         id__in=Subquery(RoleGrant.filter(role=Role.RESIDENT).values("user_id")), household_id__not_isnull=True
     ).order_by("id").limit(40)
-    for r in residents[::3]:  # demo stores carry their community's id
-        store_id = await home_community_id(r.id)
+    for r in residents[::3]:  # at the community's 爱心超市, or the account opened above under its id
+        community_id = await home_community_id(r.id)
+        store = await Store.filter(community_id=community_id).order_by("id").first()
+        store_id = store.id if store is not None else community_id
         try:
             await ledger.redeem(r.id, store_id=store_id or 0, points=10, actor_id=r.id,
                                 idempotency_key=f"demo:redeem:{r.id}", note="爱心超市兑换：挂面一袋")
