@@ -7,17 +7,19 @@ One transfer is, atomically (a savepoint when the caller already has a transacti
    transfer, which is returned as a replay. No read-then-write, no caught IntegrityError aborting the caller.
 2. One conditional ``UPDATE … SET balance = balance + x WHERE <owner> AND balance + x >= min_balance
    RETURNING id, balance`` per leg. Zero rows means the account is missing (it is opened, then retried) or the
-   floor refused the debit (``InsufficientBalance``, and everything rolls back). Legs are applied in one global
-   order (people first, then organisations' accounts, by owner), so two transfers never wait on each other in a
-   cycle, and the busiest rows (issuers, stores) are locked last and for the shortest time.
+   floor refused the debit (``InsufficientBalance``, and everything rolls back). Which of the two is decided
+   while the key of step 1 is still held, so a concurrent post with the same key can never be the reason for a
+   refusal: it is replayed instead (issue 4; migrations/ledger/0003). Legs are applied in one global order
+   (people first, then organisations' accounts, by owner), so two transfers never wait on each other in a cycle,
+   and the busiest rows (issuers, stores) are locked last and for the shortest time.
 3. One multi-row ``INSERT`` of the entries, each carrying the account's balance after it. Under the row lock
    taken in step 2, entry ids of one account follow the order of its balance changes, so ``balance_after`` is
    the running balance.
 
 On SQLite these are statements in one transaction. On PostgreSQL the same three steps run server-side in one
-call of ``ledger_post`` (migrations/ledger/0002): one round trip instead of six, atomic by itself (docs/adr/0011).
-The CHECK on ``ledger_account`` backs the floor up, and on PostgreSQL a deferred trigger refuses to commit a
-transfer that does not sum to zero (migrations/ledger/0001).
+call of ``ledger_post`` (migrations/ledger/0002, 0003): one round trip instead of six, atomic by itself
+(docs/adr/0011). The CHECK on ``ledger_account`` backs the floor up, and on PostgreSQL a deferred trigger refuses
+to commit a transfer that does not sum to zero (migrations/ledger/0001).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from backend.ledger.exceptions import (
 )
 from backend.ledger.rules import for_community
 from backend.ledger.types import Leg, Owner, Place, Posted, PostedEntry
-from backend.models.ledger import Account, Currency, OwnerKind, Transfer, TransferKind
+from backend.models.ledger import Currency, OwnerKind, Transfer, TransferKind
 from backend.models.org import OrgUnit
 
 MAX_AMOUNT = 10**12  # far beyond any real balance, far below BIGINT
@@ -175,14 +177,17 @@ _CALL = "SELECT * FROM ledger_post(" + ", ".join(f"${i}" for i in range(1, 19)) 
 
 async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: list[Leg],
                             place_leg: int | None) -> Applied:
-    """PostgreSQL: the same steps in one call of ``ledger_post`` (migration 0002), atomic by itself. Inside a
-    caller's transaction it runs in a savepoint, so that a refused leg does not abort the caller's work."""
+    """PostgreSQL: the same steps in one call of ``ledger_post`` (migrations 0002, 0003), atomic by itself.
+    Inside a caller's transaction it runs in a savepoint, so that a refused leg does not abort the caller's work.
+
+    The call judges a refused leg itself, before it lets go of the key: LG002 is a balance below its floor
+    (``InsufficientBalance``), LG001 a missing account, opened here before calling again."""
     import asyncpg
 
     args = [*head, [leg.owner.kind.value for leg in legs], [leg.owner.id for leg in legs],
             [leg.currency.value for leg in legs], [leg.amount for leg in legs], [leg.earning for leg in legs],
             place_leg]
-    for _ in range(len(legs) + 5):  # a retry follows an account opened, or credited, since the refusal
+    for _ in range(len(legs) + 5):  # a retry follows an account opened (here, or concurrently) meanwhile
         try:
             if isinstance(conn, TransactionalDBClient):
                 async with atomic():
@@ -190,15 +195,18 @@ async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: l
             else:
                 rows = await conn.execute_query_dict(_CALL, args)
         except asyncpg.PostgresError as exc:
-            if getattr(exc, "sqlstate", None) != "LG001":
+            state = getattr(exc, "sqlstate", None)
+            if state == "LG002":  # below the floor, judged by the call while it held the key
+                position, balance, min_balance = (int(part) for part in exc.detail.split())
+                raise _insufficient(legs[position - 1], balance, min_balance) from None
+            if state != "LG001":
                 raise
+            # No account (or one that kept changing). Nothing here may decide a refusal: the call has let go
+            # of the key, and a concurrent post with the same key may have posted since. Open the account (a
+            # no-op if a concurrent posting did) and call again, which claims the key or replays that post.
             leg = legs[int(exc.detail) - 1]
-            account = await repository.account_of(leg.owner, leg.currency)
-            if account is None:
-                await open_account(leg.owner, leg.currency)
-            elif account.min_balance is not None and account.balance + leg.amount < account.min_balance:
-                raise _insufficient(leg, account) from None
-            continue  # the account is there now (a concurrent posting opened it): try again
+            await open_account(leg.owner, leg.currency)
+            continue
         if not rows:
             return None
         first = rows[0]
@@ -215,18 +223,17 @@ async def _apply(conn: BaseDBAsyncClient, dialect: str, leg: Leg) -> tuple[int, 
     if not rows:  # missing account, or the floor said no: open it if missing (a no-op otherwise), try again
         await open_account(leg.owner, leg.currency)
         rows = await conn.execute_query_dict(sql("update_balance", dialect), params)
-    if not rows:
-        raise _insufficient(leg, await repository.account_of(leg.owner, leg.currency))
+    if not rows:  # judged inside the transaction that holds the key: no post with the same key can be in it
+        account = await repository.account_of(leg.owner, leg.currency)
+        raise _insufficient(leg, account.balance if account else 0, account.min_balance if account else 0)
     return rows[0]["id"], rows[0]["balance"]
 
 
-def _insufficient(leg: Leg, account: Account | None) -> InsufficientBalance:
+def _insufficient(leg: Leg, balance: int, min_balance: int | None) -> InsufficientBalance:
     return InsufficientBalance(
         f"{leg.currency.label}余额不足",
-        detail={
-            "currency": leg.currency.value, "needed": -leg.amount,
-            "balance": account.balance if account else 0, "min_balance": account.min_balance if account else 0,
-        },
+        detail={"currency": leg.currency.value, "needed": -leg.amount, "balance": balance,
+                "min_balance": min_balance},
     )
 
 
