@@ -43,6 +43,11 @@ async def _household(principal: CurrentUser, household_id: int, roles: tuple[Rol
 async def household_readable(
     principal: CurrentUser, household_id: Annotated[int, Path(gt=0, le=2**62)]
 ) -> Household:
+    """A household in the caller's scope, or the caller's own household (a resident reads their own home)."""
+    if principal.user.household_id == household_id:
+        own = await repository.own_household(household_id)
+        if own is not None:
+            return own
     return await _household(principal, household_id, HOUSEHOLD_READERS)
 
 

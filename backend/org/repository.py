@@ -79,6 +79,13 @@ async def household(scope: Scope, household_id: int) -> Household | None:
     return await scope.filter(Household.filter(id=household_id)).select_related("building").first()
 
 
+async def own_household(household_id: int | None) -> Household | None:
+    """The household a user is registered in: one's own home is a matter of identity, not of org scope."""
+    if household_id is None:
+        return None
+    return await Household.filter(id=household_id).select_related("building").first()
+
+
 async def door_taken(building_id: int, door_no: str, exclude_id: int | None = None) -> bool:
     qs = Household.filter(building_id=building_id, door_no=door_no)
     if exclude_id is not None:

@@ -113,6 +113,32 @@ class HouseholdOut(BaseModel):
     created_at: LocalDatetime
 
 
+class PlaceRef(BaseModel):
+    id: int
+    name: str
+
+
+class BuildingRef(PlaceRef):
+    lat: float | None = Field(description="楼栋位置纬度（GCJ-02，与 wx.getLocation 相同）")
+    lng: float | None = Field(description="楼栋位置经度（GCJ-02）")
+
+
+class MyHouseholdOut(BaseModel):
+    """A resident's own household and where it is (building picker, "near me"); masked like any other."""
+
+    id: int
+    label: str = Field(description="楼栋与门牌，如：3号楼 2单元301")
+    door_no: str
+    address: str | None = Field(description="已脱敏")
+    contact_phone: str | None = Field(description="已脱敏")
+    members_count: int
+    building: BuildingRef
+    compound: PlaceRef | None
+    grid: PlaceRef | None
+    community: PlaceRef | None
+    street: PlaceRef | None
+
+
 class DepartmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -183,6 +209,30 @@ def household_out(household, *, revealed: bool) -> HouseholdOut:  # type: ignore
         flags=Flags(**{k: getattr(household, k) for k in Flags.model_fields}) if revealed else None,
         masked=not revealed,
         created_at=household.created_at,
+    )
+
+
+def my_household_out(household, names: dict[int, str]) -> MyHouseholdOut:  # type: ignore[no-untyped-def]
+    """The resident's own household (``household.building`` loaded; ``names`` maps ancestor ids to names).
+    Contact details stay masked: residents are not among the roles that may reveal them."""
+    from backend.core.privacy import mask_address, mask_phone
+
+    def ref(unit_id: int | None) -> PlaceRef | None:
+        return PlaceRef(id=unit_id, name=names[unit_id]) if unit_id and unit_id in names else None
+
+    building = household.building
+    return MyHouseholdOut(
+        id=household.id,
+        label=f"{building.name} {household.door_no}",
+        door_no=household.door_no,
+        address=mask_address(household.address),
+        contact_phone=mask_phone(household.contact_phone),
+        members_count=household.members_count,
+        building=BuildingRef(id=building.id, name=building.name, lat=building.lat, lng=building.lng),
+        compound=ref(household.compound_id),
+        grid=ref(household.grid_id),
+        community=ref(household.community_id),
+        street=ref(household.street_id),
     )
 
 

@@ -25,8 +25,10 @@ from backend.org.schemas import (
     HouseholdCreate,
     HouseholdUpdate,
     ImportReport,
+    MyHouseholdOut,
     UnitCreate,
     UnitUpdate,
+    my_household_out,
 )
 from backend.org.scope import ancestor_columns, scope_of
 
@@ -162,3 +164,12 @@ async def import_rows(
             detail=report.model_dump(),
         )
     return report
+
+
+async def my_household(user) -> MyHouseholdOut | None:  # type: ignore[no-untyped-def]
+    """The caller's own household with its building (position in GCJ-02) and the names above it, masked."""
+    household = await repository.own_household(user.household_id)
+    if household is None:
+        return None
+    ids = [getattr(household, lv.column) for lv in OrgLevel if lv is not OrgLevel.BUILDING]
+    return my_household_out(household, await repository.names(ids))

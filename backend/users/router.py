@@ -11,6 +11,8 @@ from backend.core import privacy
 from backend.core.errors import Forbidden, NotFound, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from backend.models.user import Role
+from backend.org import service as org_service
+from backend.org.schemas import MyHouseholdOut
 from backend.org.scope import scope_of
 from backend.users import repository, service
 from backend.users.dependencies import ManageableUser, ReadableUser
@@ -24,6 +26,15 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 async def get_me(principal: CurrentUser):
     """当前登录人的资料和全部角色（前端据此显示对应首页、允许切换角色）。"""
     return await service.me(principal.user, principal.grants)
+
+
+@router.get("/me/household", response_model=MyHouseholdOut, responses=responses(NotFound))
+async def get_my_household(principal: CurrentUser):
+    """本人登记的住户：楼栋（含位置，GCJ-02）、小区、网格、社区；电话和地址已脱敏。没有登记住户时 404。"""
+    household = await org_service.my_household(principal.user)
+    if household is None:
+        raise NotFound("您还没有登记住户，请联系社区或网格员登记")
+    return household
 
 
 @router.get("/users", response_model=Page[UserOut])

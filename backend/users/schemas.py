@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from backend.auth.schemas import PHONE_PATTERN, TokenPair
 from backend.core.timeutil import LocalDatetime
 from backend.models.user import Role
+from backend.org.schemas import MyHouseholdOut
 
 
 class GrantOut(BaseModel):
@@ -30,7 +31,7 @@ class Me(BaseModel):
     name: str
     phone_masked: str | None
     roles: list[GrantOut]
-    household: HouseholdRef | None
+    household: MyHouseholdOut | None = Field(description="本人登记的住户（含楼栋位置与所属小区、网格、社区）")
     has_wechat: bool
     has_password: bool
 

@@ -13,6 +13,7 @@ from backend.core.privacy import mask_phone
 from backend.models.org import Department, OrgLevel
 from backend.models.user import Role, RoleGrant, User, WechatAccount
 from backend.org import repository as org_repository
+from backend.org import service as org_service
 from backend.org.schemas import ancestor_ids
 from backend.org.scope import scope_of
 from backend.org.service import HOUSEHOLD_EDITORS
@@ -75,14 +76,12 @@ async def me(user: User, grants: list[Grant] | None = None) -> Me:
     if grants is None:
         grants = await auth_repository.grants_of_user(user.id)
     names = await org_repository.names(ancestor_ids([g.org_unit for g in grants if g.org_unit]))
-    household = await repository.household_of(user)
     return Me(
         id=user.id,
         name=user.name,
         phone_masked=mask_phone(user.phone),
         roles=[_grant_out(g, names) for g in grants],
-        household=HouseholdRef(id=household.id, label=f"{household.building.name} {household.door_no}")
-        if household else None,
+        household=await org_service.my_household(user),
         has_wechat=await WechatAccount.exists(user_id=user.id),
         has_password=user.password_hash is not None,
     )

@@ -88,7 +88,8 @@ HOUSEHOLD_MATRIX = [
     ("grid_leader_A", (0, 0), 200), ("building_head", (0, 0), 200), ("building_head", (0, 1), 404),
     ("community_staff_1", (0, 1), 200), ("community_staff_1", (1, 0), 404),
     ("street_staff", (1, 1), 200), ("admin", (1, 1), 200),
-    ("resident", (0, 0), 404), ("department", (0, 0), 404), ("nobody", (0, 0), 404),
+    ("resident", (0, 0), 200), ("resident", (0, 1), 404),  # their own home, masked; nobody else's
+    ("department", (0, 0), 404), ("nobody", (0, 0), 404),
 ]
 
 
