@@ -181,17 +181,27 @@ async def staff_list(
 
 
 async def similar_open(
-    category: str, *, since: datetime, lat: float, lng: float, dlat: float, dlng: float, limit: int
+    category: str,
+    *,
+    since: datetime,
+    point: tuple[float, float] | None,
+    dlat: float,
+    dlng: float,
+    building_id: int | None,
+    limit: int,
 ) -> list[Report]:
+    """Open reports of a category since a time, inside a box around ``point`` or about ``building_id``."""
+    near = []
+    if point is not None:
+        lat, lng = point
+        near.append(Q(lat__gte=lat - dlat, lat__lte=lat + dlat, lng__gte=lng - dlng, lng__lte=lng + dlng))
+    if building_id is not None:
+        near.append(Q(building_id=building_id))
+    if not near:
+        return []
     return (
         await Report.filter(
-            category=category,
-            created_at__gte=since,
-            status__in=list(OPEN_STATUSES),
-            lat__gte=lat - dlat,
-            lat__lte=lat + dlat,
-            lng__gte=lng - dlng,
-            lng__lte=lng + dlng,
+            Q(*near, join_type=Q.OR), category=category, created_at__gte=since, status__in=list(OPEN_STATUSES)
         )
         .order_by("-id")
         .limit(limit)

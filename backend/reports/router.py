@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from backend.auth.dependencies import CurrentUser, GridWorker, Staff
 from backend.core.deps import SettingsDep
-from backend.core.errors import Forbidden, InvalidTransition, NotFound, responses
+from backend.core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from backend.core.timeutil import utcnow
 from backend.media.exceptions import MediaNotUsable
@@ -105,16 +105,23 @@ async def submit(principal: CurrentUser, settings: SettingsDep, body: ReportIn):
     return await views.detail(principal, report, settings, staff=access.can_read_as_staff(principal, report))
 
 
-@router.get("/similar", response_model=list[SimilarOut], responses=responses(UnknownCategory))
+@router.get("/similar", response_model=list[SimilarOut],
+            responses=responses(UnknownCategory, BadTarget, ValidationFailed))
 async def similar(
     principal: CurrentUser,
     category: Annotated[str, Query(max_length=40, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    lng: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="纬度（GCJ-02）")] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180, description="经度（GCJ-02）")] = None,
+    building_id: Annotated[
+        int | None, Query(gt=0, le=2**62, description="同一楼栋的上报（无位置时按楼栋位置）")
+    ] = None,
     radius_m: Annotated[int, Query(ge=50, le=2000)] = 300,
 ):
-    """提交前：附近一个月内同类、尚未办结的上报（可点“我也遇到”，不必重复上报）。"""
-    return await service.similar(principal, category=category, lat=lat, lng=lng, radius_m=radius_m)
+    """提交前：附近（或同一楼栋）一个月内同类、尚未办结的上报（可点“我也遇到”，不必重复上报）。"""
+    if (lat is None) != (lng is None) or (lat is None and building_id is None):
+        raise ValidationFailed("请提供位置（经纬度需同时提供）或楼栋", detail=[{"loc": "query.lat"}])
+    return await service.similar(principal, category=category, lat=lat, lng=lng, building_id=building_id,
+                                 radius_m=radius_m)
 
 
 @router.get("/mine", response_model=Page[ReportItem])

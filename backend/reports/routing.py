@@ -155,9 +155,22 @@ def by_point(geo: Geometry, lat: float, lng: float) -> Place | None:
 # ------------------------------------------------------------------------------------------------ routing
 
 
+async def building(building_id: int) -> OrgUnit | None:
+    return await OrgUnit.get_or_none(id=building_id, level=OrgLevel.BUILDING)
+
+
 async def building_place(building_id: int) -> Place | None:
-    unit = await OrgUnit.get_or_none(id=building_id, level=OrgLevel.BUILDING)
+    unit = await building(building_id)
     return _place(unit, "building") if unit else None
+
+
+async def building_position(building_id: int) -> tuple[float, float] | None:
+    """Where a building stands, in GCJ-02 like report positions (org units store GCJ-02: the map picker and
+    wx.getLocation both give it), so no conversion: None when the building has no position."""
+    unit = await building(building_id)
+    if unit is None or unit.lat is None or unit.lng is None:
+        return None
+    return unit.lat, unit.lng
 
 
 async def household_place(household_id: int | None) -> Place | None:

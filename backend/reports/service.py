@@ -115,6 +115,18 @@ async def _reporter_for(principal: Principal, body: ReportIn) -> User:
     return resident
 
 
+async def _position(body: ReportIn, place: routing.Place) -> tuple[float | None, float | None, str | None]:
+    """The report's point: the one given, else its building's (named, or the reporter's household's) so that
+    "我也遇到" and the map find it. Both are GCJ-02. (lat, lng, where it came from)."""
+    if body.lat is not None and body.lng is not None:
+        return body.lat, body.lng, None
+    if place.building_id is not None:
+        position = await routing.building_position(place.building_id)
+        if position is not None:
+            return position[0], position[1], "building"
+    return None, None, None
+
+
 @retry_transient
 async def submit(principal: Principal, body: ReportIn) -> Report:
     """File a report (for oneself, or as staff for a resident), routed to the grid of its place."""
@@ -140,6 +152,7 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
         level = Level.COMMUNITY  # not placed in a grid: the community queue
     on_behalf = reporter.id != principal.id
     actor = Actor(principal.id, on_behalf_of=reporter.id if on_behalf else None)
+    lat, lng, located = await _position(body, place)
     fields = dict(
         place.columns,
         household_id=place.household_id,
@@ -147,13 +160,14 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
         filed_by_id=principal.id if on_behalf else None,
         description=body.description,
         channel=body.channel,
-        lat=body.lat,
-        lng=body.lng,
+        lat=lat,
+        lng=lng,
         address=body.address,
         photo_ids=list(body.photo_ids),
     )
+    history = {"located_by": located} if located else {}
     async with atomic():
-        report = await workflow.submit(fields, category=category, level=level, actor=actor)
+        report = await workflow.submit(fields, category=category, level=level, actor=actor, data=history)
         await media.attach(
             body.photo_ids, uploader_id=principal.id, owner_type=MEDIA_OWNER, owner_id=report.id
         )
@@ -171,29 +185,47 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
 
 
 async def similar(
-    principal: Principal, *, category: str, lat: float, lng: float, radius_m: float, limit: int = 10
+    principal: Principal,
+    *,
+    category: str,
+    lat: float | None,
+    lng: float | None,
+    building_id: int | None = None,
+    radius_m: float,
+    limit: int = 10,
 ) -> list[SimilarOut]:
-    """Open reports of the same category near a point in the last month: "我也遇到" instead of a duplicate.
-    Only what the public board would show (no description, photos, names or exact places)."""
+    """Open reports of the same category near a point, or about a building (and near it), in the last month:
+    "我也遇到" instead of a duplicate. Only what the public board would show (no description, photos, names or
+    exact places)."""
     if taxonomy().get(category) is None:
         raise UnknownCategory(detail={"loc": "query.category"})
+    point = (lat, lng) if lat is not None and lng is not None else None
+    if building_id is not None:
+        if await routing.building(building_id) is None:
+            raise BadTarget("找不到该楼栋", detail={"loc": "query.building_id"})
+        point = point or await routing.building_position(building_id)
     dlat = radius_m / 111_320.0
-    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    dlng = radius_m / (111_320.0 * max(math.cos(math.radians(point[0] if point else 0.0)), 0.01))
     rows = await repository.similar_open(
         category,
         since=utcnow() - timedelta(days=SIMILAR_DAYS),
-        lat=lat,
-        lng=lng,
+        point=point,
         dlat=dlat,
         dlng=dlng,
+        building_id=building_id,
         limit=limit * 3,
     )
     near = []
     for row in rows:
-        if row.lat is None or row.lng is None or row.reporter_id == principal.id:
+        if row.reporter_id == principal.id:
             continue
-        d = routing.distance_m(lat, lng, row.lat, row.lng)
-        if d <= radius_m:
+        same_building = building_id is not None and row.building_id == building_id
+        if point is None or row.lat is None or row.lng is None:
+            if same_building:
+                near.append((0.0, row))
+            continue
+        d = routing.distance_m(point[0], point[1], row.lat, row.lng)
+        if d <= radius_m or same_building:
             near.append((d, row))
     near.sort(key=lambda pair: (pair[0], -pair[1].id))
     near = near[:limit]

@@ -205,8 +205,16 @@ async def _apply(
 # ------------------------------------------------------------------------------------------------ the edges
 
 
-async def submit(fields: dict[str, Any], *, category: Category, level: Level, actor: Actor) -> Report:
-    """说: a new report, in ``submitted`` at ``level`` with its accept clock running."""
+async def submit(
+    fields: dict[str, Any],
+    *,
+    category: Category,
+    level: Level,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+) -> Report:
+    """说: a new report, in ``submitted`` at ``level`` with its accept clock running (``data`` joins the
+    history row's: where the position came from, the visit it was found on)."""
     now = utcnow()
     due = now + category.clock(level).accept
     values = {
@@ -230,7 +238,11 @@ async def submit(fields: dict[str, Any], *, category: Category, level: Level, ac
         values,
         actor_id=actor.user_id,
         on_behalf_of_id=actor.on_behalf_of,
-        data={"channel": Channel(fields["channel"]).value, "photo_ids": list(fields.get("photo_ids") or [])},
+        data={
+            "channel": Channel(fields["channel"]).value,
+            "photo_ids": list(fields.get("photo_ids") or []),
+            **(data or {}),
+        },
     )
     await schedule(report, new=True)
     return report
