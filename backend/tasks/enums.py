@@ -9,6 +9,7 @@ OFFER = register_kind("tasks.offer", "附近有新的志愿任务")
 WITHDRAWN = register_kind("tasks.withdrawn", "任务已被其他志愿者接单")
 ACCEPTED = register_kind("tasks.accepted", "志愿者已接单")
 PICKED_UP = register_kind("tasks.picked_up", "志愿者已取货")
+HANDED_OVER = register_kind("tasks.handed_over", "爱心超市已确认取货，请尽快送达")  # to the volunteer
 DELIVERED = register_kind("tasks.delivered", "服务已完成，请确认")
 CONFIRMED = register_kind("tasks.confirmed", "服务已确认，时长已记入")
 DROPPED = register_kind("tasks.dropped", "志愿者退单，正在重新派单")

@@ -9,6 +9,7 @@ from backend.core.errors import InvalidTransition
 from backend.core.timeutil import utcnow
 from backend.ledger import service as ledger
 from backend.ledger.rules import TaskKind as LedgerTaskKind
+from backend.media import service as media
 from backend.models.org import OrgUnit
 from backend.models.store import Order
 from backend.models.tasks import (
@@ -22,7 +23,7 @@ from backend.models.tasks import (
 from backend.store import orders as store_orders
 from backend.tasks import enums, matching
 from backend.tasks.exceptions import TaskCancelled
-from backend.tasks.service import T, _edge, _family, _tell
+from backend.tasks.service import MEDIA_OWNER, T, _edge, _family, _tell
 from backend.users.merge import on_user_merged
 from backend.volunteers import repository as volunteers
 
@@ -69,7 +70,8 @@ async def drop(task: Task, *, actor_id: int, reason: str | None) -> Task:
 
 
 async def pick_up(task: Task, *, actor_id: int) -> Task:
-    """The store hands the goods to the volunteer holding the task (confirmed by store staff)."""
+    """The store hands the goods to the volunteer holding the task (confirmed by store staff). The household
+    hears that the goods are on the way, the volunteer that the hand-over is on record."""
     if task.kind != TaskKind.DELIVERY:
         raise InvalidTransition("帮办任务没有取货环节")
     async with atomic():
@@ -85,13 +87,22 @@ async def pick_up(task: Task, *, actor_id: int) -> Task:
         await _tell(
             await _family(task), enums.PICKED_UP, task, f"志愿者已取货：{task.title}", "正在为您送货上门"
         )
+        await _tell(
+            [task.volunteer_id],
+            enums.HANDED_OVER,
+            task,
+            f"取货已确认：{task.title}",
+            "爱心超市已确认您取货，请尽快送到居民家中，送达后在小程序中标记完成",
+        )
     return await Task.get(id=task.id)
 
 
 async def deliver(
     task: Task, volunteer_id: int, *, lat: float, lng: float, photo_media_id: int | None, note: str | None
 ) -> Task:
-    """The volunteer says it is done, with where they were (and a photo if they took one)."""
+    """The volunteer says it is done, with where they were (and a photo if they took one: their own upload,
+    not used anywhere yet, attached to the task in the same transaction, else MediaNotUsable and nothing
+    changes)."""
     to = T.DELIVERED
     if task.kind == TaskKind.DELIVERY and task.status == T.ACCEPTED:
         raise InvalidTransition("请先到爱心超市取货")
@@ -111,6 +122,10 @@ async def deliver(
             delivery_note=note,
         ):
             raise _stale(task)
+        if photo_media_id is not None:
+            await media.attach(
+                [photo_media_id], uploader_id=volunteer_id, owner_type=MEDIA_OWNER, owner_id=task.id
+            )
         await _tell(
             await _family(task),
             enums.DELIVERED,

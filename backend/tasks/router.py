@@ -11,6 +11,7 @@ from backend.auth.dependencies import CommunityStaff, CurrentUser
 from backend.core.deps import SettingsDep
 from backend.core.errors import InvalidTransition, NotFound, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from backend.media.exceptions import MediaNotUsable
 from backend.models.org import Household, OrgLevel, OrgUnit
 from backend.models.tasks import HelpKind, TaskEvent, TaskStatus
 from backend.org.scope import scope_of
@@ -225,9 +226,9 @@ async def pick_up(task: KeeperTask, principal: CurrentUser):
     return await views.task_out(principal, await fulfilment.pick_up(task, actor_id=principal.id))
 
 
-@router.post("/{task_id}/deliver", response_model=TaskOut, responses=responses(*STEP_ERRORS))
-async def deliver(task: VolunteerTask, principal: CurrentUser, body: DeliverIn):
-    """志愿者标记已送达／已完成（附位置，可附照片）。"""
+@router.post("/{task_id}/deliver", response_model=TaskOut, responses=responses(*STEP_ERRORS, MediaNotUsable))
+async def deliver(task: VolunteerTask, principal: CurrentUser, body: DeliverIn, settings: SettingsDep):
+    """志愿者标记已送达／已完成（附位置，可附照片：本人上传、尚未使用的图片）。"""
     if task.volunteer_id != principal.id:
         raise InvalidTransition("只有接单的志愿者可以标记完成")
     return await views.task_out(
@@ -235,6 +236,7 @@ async def deliver(task: VolunteerTask, principal: CurrentUser, body: DeliverIn):
         await fulfilment.deliver(
             task, principal.id, lat=body.lat, lng=body.lng, photo_media_id=body.photo_media_id, note=body.note
         ),
+        settings,
     )
 
 
@@ -261,8 +263,9 @@ async def cancel(task: FamilyOrStaffTask, principal: CurrentUser, body: ReasonIn
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=responses(TaskNotFound))
-async def get_task(task: VisibleTask, principal: CurrentUser):
-    return await views.task_out(principal, task)
+async def get_task(task: VisibleTask, principal: CurrentUser, settings: SettingsDep):
+    """任务详情（送达照片的签名链接只给接单志愿者、本人及家人和工作人员）。"""
+    return await views.task_out(principal, task, settings)
 
 
 @router.get("/{task_id}/history", response_model=list[TaskEventOut], responses=responses(TaskNotFound))

@@ -74,7 +74,9 @@ class PositionIn(Strict):
 class DeliverIn(Strict):
     lat: Lat
     lng: Lng
-    photo_media_id: Id | None = Field(default=None, description="送达照片（媒体 id，可选）")
+    photo_media_id: Id | None = Field(
+        default=None, description="送达照片（可选）：先上传到 /api/v1/media，填本人上传、尚未使用的图片 id"
+    )
     note: str | None = Field(default=None, max_length=200)
 
 
@@ -114,6 +116,10 @@ class TaskOut(BaseModel):
     delivered_at: LocalDatetime | None
     confirmed_at: LocalDatetime | None
     photo_media_id: int | None
+    photo_url: str | None = Field(
+        default=None,
+        description="送达照片的签名链接（约 15 分钟有效）：只在任务详情里给接单志愿者、本人及家人和工作人员",
+    )
 
 
 class TaskEventOut(BaseModel):

@@ -62,6 +62,7 @@ EDGES = {
 }
 WITHDRAWN_JOB = "tasks.withdrawn"
 DUE_JOB = "tasks.due"
+MEDIA_OWNER = "task"  # media attached to a task (the delivery photo): owner_type in media_file
 
 
 async def _edge(

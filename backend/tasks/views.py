@@ -1,14 +1,18 @@
-"""How a task looks to whoever asks: the door address only to the holder, the household and staff."""
+"""How a task looks to whoever asks: the door address and the delivery photo only to the holder, the household
+and staff."""
 
 from __future__ import annotations
 
 from backend.auth.principal import Principal
+from backend.config import Settings
 from backend.core.timeutil import utcnow
+from backend.media import service as media
 from backend.models.tasks import Task, TaskEvent, TaskStatus
 from backend.models.user import User
 from backend.tasks import repository
 from backend.tasks.dependencies import is_family, staff
 from backend.tasks.schemas import TaskEventOut, TaskOut
+from backend.tasks.service import MEDIA_OWNER
 from backend.volunteers import geohash
 
 
@@ -72,8 +76,20 @@ async def tasks_out(
     return out
 
 
-async def task_out(principal: Principal, task: Task) -> TaskOut:
-    return (await tasks_out(principal, [task]))[0]
+async def task_out(principal: Principal, task: Task, settings: Settings | None = None) -> TaskOut:
+    """One task; with ``settings`` (the detail view) the photo's signed URL, for those who may see it."""
+    out = (await tasks_out(principal, [task]))[0]
+    if settings is not None and task.photo_media_id is not None and may_see_address(principal, task):
+        out.photo_url = (await media.urls(settings, [task.photo_media_id])).get(task.photo_media_id)
+    return out
+
+
+async def _may_see_task_media(principal: Principal, task_id: int) -> bool:
+    task = await Task.get_or_none(id=task_id)
+    return task is not None and may_see_address(principal, task)
+
+
+media.register_access(MEDIA_OWNER, _may_see_task_media)
 
 
 def event_out(e: TaskEvent) -> TaskEventOut:
