@@ -1,9 +1,10 @@
 """Notifications: the durable inbox (the truth), delivery preferences, volunteer presence, WeChat consent.
 
-Invariants: one inbox row per recipient per event (unique ``(user, event)``); for one user, inbox ids grow in
-commit order, because every writer locks the user's ``inbox_state`` row before inserting (so a cursor "after id"
-never skips an item that commits later); a WeChat one-time consent is spent by at most one delivery (spent by a
-conditional UPDATE on ``spent_at IS NULL``).
+Invariants: one inbox row per recipient per event (unique ``(user, event)``); every inbox id at or below the
+*horizon* is final — committed or gone for good — because every writer holds a shared advisory lock keyed by
+the id sequence's position from before it allocates until it commits (docs/adr/0020), so a cursor "after id"
+read up to the horizon never skips an item that commits later; a WeChat one-time consent is spent by at most
+one delivery (spent by a conditional UPDATE on ``spent_at IS NULL``).
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ class NotificationEvent(models.Model):
 
 
 class InboxItem(models.Model):
-    """One recipient's copy of an event. ``prev_id`` is that user's previous item: the chain a socket checks
-    to send a live hint straight away (no gap) or to catch up from the database first (gap)."""
+    """One recipient's copy of an event: every id at or below the inbox horizon is final (docs/adr/0020).
+
+    Written only by ``repository.write_notification`` (one statement with the event and its outbox rows);
+    afterwards only ``read_at`` and ``digest_id`` change."""
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -80,7 +83,6 @@ class InboxItem(models.Model):
     kind = fields.CharField(max_length=48)
     urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.NORMAL)
     silent = fields.BooleanField(default=False, db_default=False)  # muted kind or quiet hours: no push
-    prev_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
     digest_id = fields.BigIntField(null=True)  # the digest item that summarised this silent item
@@ -88,20 +90,7 @@ class InboxItem(models.Model):
     class Meta:
         table = "inbox_item"
         unique_together = (("user_id", "event_id"),)
-        indexes = (("user_id", "id"), ("user_id", "read_at"), ("silent", "digest_id"))
-
-
-class InboxState(models.Model):
-    """Per user: the row every inbox writer locks first, and the id of the user's latest item."""
-
-    id = fields.BigIntField(primary_key=True)
-    user: fields.OneToOneRelation[User] = fields.OneToOneField(
-        "core.User", related_name="inbox_state", on_delete=fields.CASCADE
-    )
-    last_item_id = fields.BigIntField(null=True)
-
-    class Meta:
-        table = "inbox_state"
+        indexes = (("user_id", "id"), ("user_id", "read_at"), ("silent", "digest_id"), ("event_id", "id"))
 
 
 class NotificationPreference(models.Model):

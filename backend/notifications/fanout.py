@@ -1,8 +1,9 @@
 """Hints from the outbox to sockets, across API processes (docs/adr/0008).
 
 - Publishing: the ``notifications.push`` outbox handler publishes one frame per inbox item on
-  ``notify:u:<user id>`` (one pipelined round trip to Redis), after the commit, so a Redis outage delays hints
-  (the handler fails and the outbox retries with backoff) and never fails the request that caused them.
+  ``notify:u:<user id>`` (one pipelined round trip to Redis), after the commit and once the items are below the
+  inbox horizon (docs/adr/0020), so a Redis outage delays hints (the handler fails and the outbox retries with
+  backoff) and never fails the request that caused them.
 - Receiving: each API process holds one ``Hub`` with ONE pattern subscription (``notify:u:*``) and forwards
   every frame to its local sockets of that user (a dict lookup; frames for users with no socket here are
   dropped). When the subscription is re-established after an outage, every local socket catches up from the
@@ -32,14 +33,17 @@ from typing import TYPE_CHECKING
 from backend.config import Settings
 from backend.core.bus import Bus, RedisBus
 from backend.models.notifications import InboxItem
-from backend.notifications import repository
+from backend.notifications import hotpath, repository
 from backend.notifications.service import item_out
+from backend.outbox.registry import Retry
 
 if TYPE_CHECKING:
     from backend.notifications.ws import Conn
 
 log = logging.getLogger(__name__)
 
+HOLD_WAIT_SECONDS = 0.25  # how long a push waits for the horizon before it yields the worker and retries
+HOLD_RETRY_SECONDS = 0.25
 CHANNEL = "notify:u:"
 PATTERN = CHANNEL + "*"
 REGISTRY_TTL_SECONDS = 24 * 3600
@@ -49,10 +53,11 @@ def channel(user_id: int) -> str:
     return f"{CHANNEL}{user_id}"
 
 
-def frame(item: InboxItem) -> str:
+def frame(item: InboxItem, prev: int | None) -> str:
     """The client frame of one inbox item (the same for live hints and replays). ``prev`` is the user's previous
-    item id (the chain a socket checks for gaps); ``t`` is when the event was written (epoch seconds)."""
-    body = {"type": "item", "item": item_out(item).model_dump(mode="json"), "prev": item.prev_id,
+    item id (what a socket compares with the last id it sent: equal, send; otherwise read the gap from the
+    database); ``t`` is when the event was written (epoch seconds)."""
+    body = {"type": "item", "item": item_out(item).model_dump(mode="json"), "prev": prev,
             "t": item.event.created_at.timestamp()}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
@@ -72,10 +77,19 @@ async def publish_many(bus: Bus, messages: Iterable[tuple[str, str]]) -> None:
             await bus.publish(name, data)
 
 
-async def publish_items(bus: Bus, items: Iterable[InboxItem]) -> int:
-    batch = [(channel(i.user_id), frame(i)) for i in items]
-    await publish_many(bus, batch)
-    return len(batch)
+async def push_event(bus: Bus, event_id: int) -> int:
+    """Publish one hint per inbox item of an event, once every id up to its newest item is final (the horizon,
+    docs/adr/0020): then each item's ``prev`` is settled and no socket that sends it can meet an older id later.
+    Raises ``Retry`` when the horizon has not got there within ``HOLD_WAIT_SECONDS`` (an older writer is still
+    open), so the worker is not held; returns the number of hints published."""
+    items = await repository.items_of_event(event_id)
+    if not items:
+        return 0
+    if not await hotpath.wait_until_final(items[-1].id, timeout=HOLD_WAIT_SECONDS):
+        raise Retry("an older inbox writer is still open; hints wait for it", delay=HOLD_RETRY_SECONDS)
+    prevs = await hotpath.previous_ids(event_id)
+    await publish_many(bus, [(channel(i.user_id), frame(i, prevs.get(i.id))) for i in items])
+    return len(items)
 
 
 # ------------------------------------------------------------------------------------------------ socket limit

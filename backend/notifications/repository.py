@@ -9,14 +9,12 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
-from backend.core import sql
 from backend.core.timeutil import utcnow
 from backend.models.auth import AuthSession
 from backend.models.notifications import (
     ConsentChoice,
     DeliveryStatus,
     InboxItem,
-    InboxState,
     NotificationPreference,
     Presence,
     Urgency,
@@ -24,74 +22,11 @@ from backend.models.notifications import (
     WechatDelivery,
 )
 from backend.models.org import OrgUnit
-from backend.models.user import User, WechatAccount
+from backend.models.user import WechatAccount
 from backend.org.scope import Scope
 from backend.users.repository import scoped_users
 
-# ------------------------------------------------------------------------------------------------ writing
-
-
-async def active_user_ids(ids: Iterable[int]) -> list[int]:
-    wanted = sorted({int(i) for i in ids})
-    if not wanted:
-        return []
-    return sorted(await User.filter(id__in=wanted, is_active=True).values_list("id", flat=True))
-
-
-async def lock_inboxes(user_ids: Sequence[int]) -> dict[int, int | None]:
-    """Lock the users' inbox-state rows (in id order, so two writers never deadlock) until commit; returns each
-    user's latest item id. Holding the lock while inserting makes a user's inbox ids grow in commit order."""
-    # Not .values_list(): Tortoise 1.1 silently drops FOR UPDATE from values queries; .only() keeps it.
-    def locked():  # type: ignore[no-untyped-def]
-        return InboxState.filter(user_id__in=list(user_ids)).order_by("user_id").select_for_update().only(
-            "id", "user_id", "last_item_id"
-        )
-
-    rows = await locked()
-    if len(rows) < len(user_ids):  # first notification for some of them: create their rows, then lock all
-        await InboxState.bulk_create([InboxState(user_id=u) for u in user_ids], ignore_conflicts=True)
-        rows = await locked()
-    return {r.user_id: r.last_item_id for r in rows}
-
-
-ITEM_CHUNK = 1000  # rows per INSERT (7 parameters each; PostgreSQL allows 32,767 parameters per statement)
-
-
-async def add_items(
-    event_id: int, kind: str, urgency: Urgency, created_at: datetime, rows: Sequence[tuple[int, bool, int | None]]
-) -> dict[int, int]:
-    """Insert one inbox row per (user, silent, prev id), a chunk per statement; returns user id -> item id."""
-    out: dict[int, int] = {}
-    for start in range(0, len(rows), ITEM_CHUNK):
-        chunk = rows[start:start + ITEM_CHUNK]
-        values = ", ".join(
-            "(" + ", ".join(f"${7 * i + k}" for k in range(1, 8)) + ")" for i in range(len(chunk))
-        )
-        params: list[Any] = []
-        for user_id, silent, prev_id in chunk:
-            params += [user_id, event_id, kind, urgency.value, silent, prev_id, created_at]
-        found = await sql.fetch(
-            "INSERT INTO inbox_item (user_id, event_id, kind, urgency, silent, prev_id, created_at) VALUES "
-            f"{values} RETURNING id, user_id",
-            *params,
-        )
-        out.update({r["user_id"]: r["id"] for r in found})
-    return out
-
-
-async def set_tails(user_ids: Sequence[int]) -> None:
-    """Point each (locked) inbox state at the user's newest item."""
-    marks = ", ".join(f"${i}" for i in range(1, len(user_ids) + 1))
-    await sql.execute(
-        "UPDATE inbox_state SET last_item_id = (SELECT MAX(i.id) FROM inbox_item i WHERE i.user_id = "
-        f"inbox_state.user_id) WHERE user_id IN ({marks})",
-        *user_ids,
-    )
-
-
-async def preferences_of(user_ids: Sequence[int]) -> dict[int, NotificationPreference]:
-    rows = await NotificationPreference.filter(user_id__in=list(user_ids))
-    return {p.user_id: p for p in rows}
+# Writing a notification and the horizon are hand-written SQL in ``backend/notifications/hotpath.py``.
 
 
 # ------------------------------------------------------------------------------------------------ the inbox
@@ -101,10 +36,14 @@ def _owned(user_id: int):  # type: ignore[no-untyped-def]
     return InboxItem.filter(user_id=user_id)
 
 
-async def page(user_id: int, *, before_id: int | None, unread_only: bool, kind: str | None, limit: int) -> list[InboxItem]:
+async def page(
+    user_id: int, *, before_id: int | None, upto: int | None = None, unread_only: bool, kind: str | None, limit: int
+) -> list[InboxItem]:
     qs = _owned(user_id)
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
+    if upto is not None:
+        qs = qs.filter(id__lte=upto)
     if unread_only:
         qs = qs.filter(read_at=None)
     if kind:
@@ -133,13 +72,18 @@ async def mark_all_read(user_id: int, up_to: int | None, now: datetime) -> int:
     return await qs.update(read_at=now)
 
 
-async def items_after(user_id: int, after: int, limit: int) -> list[InboxItem]:
-    """The user's items with id > ``after``, oldest first (socket replay and catch-up)."""
-    return await _owned(user_id).filter(id__gt=after).order_by("id").limit(limit).select_related("event")
+async def items_after(user_id: int, after: int, limit: int, *, upto: int | None = None) -> list[InboxItem]:
+    """The user's committed items with id > ``after`` (and ≤ ``upto``), oldest first (socket replay)."""
+    qs = _owned(user_id).filter(id__gt=after)
+    if upto is not None:
+        qs = qs.filter(id__lte=upto)
+    return await qs.order_by("id").limit(limit).select_related("event")
 
 
-async def latest_item_id(user_id: int) -> int:
-    return await InboxState.filter(user_id=user_id).first().values_list("last_item_id", flat=True) or 0
+async def latest_item_id(user_id: int, *, upto: int | None = None) -> int:
+    """The user's newest item id (at most ``upto``), 0 for none."""
+    qs = _owned(user_id) if upto is None else _owned(user_id).filter(id__lte=upto)
+    return await qs.order_by("-id").first().values_list("id", flat=True) or 0
 
 
 async def items_of_event(event_id: int) -> list[InboxItem]:

@@ -13,21 +13,20 @@ from typing import Any
 
 from backend.auth.principal import Principal
 from backend.core import audit, privacy
-from backend.core.db import atomic
+from backend.core.db import atomic, on_commit
 from backend.core.pagination import Page, encode_cursor
 from backend.core.timeutil import to_local, utcnow
 from backend.models.notifications import (
     DeliveryStatus,
     InboxItem,
-    NotificationEvent,
     NotificationPreference,
     Urgency,
     WechatDelivery,
 )
 from backend.models.org import OrgUnit
 from backend.models.user import Role, User
+from backend.notifications import hotpath, repository, runtime
 from backend.notifications import recipients as rules
-from backend.notifications import repository, runtime
 from backend.notifications.enums import (
     ANNOUNCEMENT,
     DIGEST,
@@ -65,8 +64,8 @@ from backend.notifications.schemas import (
 from backend.org.scope import unit_scope
 from backend.outbox import service as outbox
 
-PUSH = "notifications.push"
-WECHAT = "notifications.wechat"
+PUSH = hotpath.PUSH
+WECHAT = hotpath.WECHAT
 STAFF_VIEW = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
 MAX_AUDIENCE = 5000
 ALWAYS_LOUD = frozenset({DIGEST})  # the digest is what quiet hours were waiting for
@@ -119,7 +118,10 @@ def in_quiet_hours(start: int | None, end: int | None, minute: int) -> bool:
 
 
 def is_silent(pref: NotificationPreference | None, kind: str, urgency: Urgency, now: datetime) -> bool:
-    """Urgent items and digests always interrupt; otherwise a muted kind or quiet hours make an item silent."""
+    """Urgent items and digests always interrupt; otherwise a muted kind or quiet hours make an item silent.
+
+    The rule as Python; ``notify`` applies the same rule in SQL (``hotpath.write_notification``), and a test holds
+    the two together."""
     if pref is None or urgency is Urgency.URGENT or kind in ALWAYS_LOUD:
         return False
     return kind in (pref.muted_kinds or []) or in_quiet_hours(pref.quiet_start, pref.quiet_end, _minute_of_day(now))
@@ -138,51 +140,26 @@ async def notify(
 
     Call it inside your own ``atomic()``: everything commits or rolls back with your change. Inactive users are
     skipped; with a ``dedupe_key`` seen before (or no recipient left) nothing is written and None is returned.
+    One statement on PostgreSQL and no row locks: concurrent callers never wait for each other here
+    (docs/adr/0020).
     """
     if not valid_kind(kind):
         raise ValueError(f"bad notification kind {kind!r}")
     notice, urgency = Notice.of(payload), Urgency(urgency)
-    wanted = [r.id if isinstance(r, User) else int(r) for r in recipients]
-    async with atomic():
-        users = await repository.active_user_ids(wanted)
-        if not users:
-            return None
-        event = await _create_event(kind, notice, urgency, dedupe_key, actor_id)
-        if event is None:
-            return None
-        prefs = await repository.preferences_of(users) if urgency is Urgency.NORMAL else {}
-        template = runtime.templates().get(kind)
-        tails = await repository.lock_inboxes(users)
-        silent = {uid: is_silent(prefs.get(uid), kind, urgency, event.created_at) for uid in users}
-        items = await repository.add_items(
-            event.id, kind, urgency, event.created_at, [(uid, silent[uid], tails.get(uid)) for uid in users]
-        )
-        await repository.set_tails(users)
-        if template is not None or urgency is Urgency.URGENT:
-            for uid in users:
-                if not silent[uid]:
-                    delivery = await WechatDelivery.create(item_id=items[uid], user_id=uid, urgency=urgency)
-                    await outbox.enqueue(WECHAT, {"delivery_id": delivery.id})
-        await outbox.enqueue(PUSH, {"event_id": event.id})
-    return Notified(event_id=event.id, items=items)
-
-
-async def _create_event(
-    kind: str, notice: Notice, urgency: Urgency, dedupe_key: str | None, actor_id: int | None
-) -> NotificationEvent | None:
-    fields = dict(kind=kind, title=notice.title, body=notice.body, link=notice.link, urgency=urgency,
-                  data=notice.data, dedupe_key=dedupe_key, actor_id=actor_id)
-    if dedupe_key is None:
-        return await NotificationEvent.create(**fields)
-    if await NotificationEvent.exists(dedupe_key=dedupe_key):
+    wanted = sorted({r.id if isinstance(r, User) else int(r) for r in recipients})
+    if not wanted:
         return None
-    from tortoise.exceptions import IntegrityError
-
-    try:
-        async with atomic():  # a savepoint: losing the race must not abort the caller's transaction
-            return await NotificationEvent.create(**fields)
-    except IntegrityError:
+    now = utcnow()
+    written = await hotpath.write_notification(
+        kind=kind, title=notice.title, body=notice.body, link=notice.link, urgency=urgency, data=notice.data,
+        dedupe_key=dedupe_key, actor_id=actor_id, recipients=wanted, now=now,
+        may_be_silent=urgency is Urgency.NORMAL and kind not in ALWAYS_LOUD, minute=_minute_of_day(now),
+        wechat_leg=runtime.templates().get(kind) is not None or urgency is Urgency.URGENT,
+    )
+    if written is None:
         return None
+    on_commit(outbox.wake)
+    return Notified(event_id=written.event_id, items=written.items)
 
 
 # ------------------------------------------------------------------------------------------------ the inbox
@@ -200,7 +177,11 @@ def item_out(item: InboxItem) -> InboxItemOut:
 async def inbox(
     user_id: int, *, before_id: int | None, unread_only: bool, kind: str | None, limit: int
 ) -> InboxPage:
-    rows = await repository.page(user_id, before_id=before_id, unread_only=unread_only, kind=kind, limit=limit)
+    # The first page stops at the inbox horizon: its newest id becomes the app's socket cursor, and a cursor
+    # above an item still being committed would skip that item (docs/adr/0020).
+    upto = await hotpath.horizon() if before_id is None else None
+    rows = await repository.page(user_id, before_id=before_id, upto=upto, unread_only=unread_only, kind=kind,
+                                 limit=limit)
     more = len(rows) > limit
     rows = rows[:limit]
     unread, _ = await repository.unread_counts(user_id)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from backend.core.bus import get_bus
 from backend.models.outbox import OutboxEvent
-from backend.notifications import fanout, repository, service, subscribe
+from backend.notifications import fanout, service, subscribe
 from backend.outbox.registry import handler, periodic
 
 # Aligned to the Unix epoch in UTC: 00:00 UTC is 08:00 in Beijing, after the usual quiet hours.
@@ -15,10 +15,10 @@ periodic("notifications.digest", every=timedelta(days=1))
 
 @handler(service.PUSH)
 async def push(event: OutboxEvent) -> None:
-    """Publish a hint per inbox item of one notification event. Runs after the commit; when the bus is away it
-    raises and the outbox retries with backoff. A repeated run repeats hints, which sockets drop by id."""
-    items = await repository.items_of_event(int(event.payload["event_id"]))
-    await fanout.publish_items(get_bus(), items)
+    """Publish a hint per inbox item of one notification event, once its items are below the inbox horizon.
+    Runs after the commit; when the bus is away it raises and the outbox retries with backoff. A repeated run
+    repeats hints, which sockets drop by id."""
+    await fanout.push_event(get_bus(), int(event.payload["event_id"]))
 
 
 @handler(service.WECHAT)

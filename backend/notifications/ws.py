@@ -9,7 +9,9 @@ Protocol (JSON text frames):
   and live items as they come: ``{"type": "item", "item": {…}, "prev": …, "t": …}``. Exactly what it missed,
   in order, no duplicates: each socket remembers the last id it sent, drops hints at or below it, sends a hint
   straight away when its ``prev`` is that id, and otherwise (a gap: a hint lost or overtaken) reads the missing
-  items from the database first. One task per socket does all of this, so replay and live hints never race;
+  items from the database first. It only ever sends ids at or below the inbox horizon (docs/adr/0020), so no
+  item it has not sent can later appear below one it has. One task per socket does all of this, so replay and
+  live hints never race;
 - heartbeat: ``{"type": "ping"}`` every ``ws_ping_seconds``; any client frame (``{"type": "pong"}``) counts as
   alive; a socket silent for ``ws_dead_after_seconds`` is closed (4408). Before the access token expires the
   client may send a fresh ``{"type": "auth", "token": …}``; otherwise the socket closes (4401) and the client
@@ -33,7 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from backend.config import Settings
 from backend.core import security
 from backend.core.errors import AppError
-from backend.notifications import repository
+from backend.notifications import hotpath, repository
 from backend.notifications.fanout import Hub, frame, hub_of
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ class Conn:
         self.last_seen = time.monotonic()
         self.closed = False
         self.task: asyncio.Task[None] | None = None
+        self._later: asyncio.TimerHandle | None = None  # a catch-up scheduled while the horizon lags
+        self._pause = 0.0
 
     # ----------------------------------------------------------------------------------- from the hub
 
@@ -131,6 +135,8 @@ class Conn:
         if self.closed:
             return
         self.closed = True
+        if self._later is not None:
+            self._later.cancel()
         if self.task is not None and self.task is not asyncio.current_task():
             self.task.cancel()
         task = asyncio.create_task(self._close(code, reason))
@@ -166,39 +172,55 @@ class Conn:
             if (message.prev or 0) == self.last_sent:
                 await self.ws.send_text(message.text)
                 self.last_sent = message.id
-            else:
-                await self._catch_up()
+            else:  # a gap: its publisher proved every id up to this one final, so read the gap up to it
+                await self._catch_up(upto=message.id)
         elif isinstance(message, Resume):
             if self.last_sent is not None:
                 await self.ws.send_text(_frame(type="error", error="AlreadyResumed", message="已经恢复过了"))
                 return
-            self.last_sent = message.after if message.after is not None else await repository.latest_item_id(
-                self.user_id
-            )
+            if message.after is None:  # "from now": the newest item that can no longer be overtaken
+                self.last_sent = await repository.latest_item_id(self.user_id, upto=await hotpath.horizon())
+            else:
+                self.last_sent = message.after
             await self._catch_up()
             await self.ws.send_text(_frame(type="resumed", last=self.last_sent))
         elif message is CATCH_UP:
+            self._later = None
             if self.last_sent is not None:
                 await self._catch_up()
         else:
             await self.ws.send_text(message)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, *, upto: int | None = None) -> None:
+        """Send the user's items after the last one sent, oldest first, up to ``upto`` (a hint's id) or else up to
+        the inbox horizon (docs/adr/0020). Items already committed above the horizon are looked at again shortly:
+        an older writer is still open, and until it ends one of its ids could still land below them."""
         assert self.last_sent is not None
+        bound = upto if upto is not None else await hotpath.horizon()
         sent = 0
         while True:
-            rows = await repository.items_after(self.user_id, self.last_sent, PAGE)
+            rows = await repository.items_after(self.user_id, self.last_sent, PAGE, upto=bound)
             for row in rows:
-                await self.ws.send_text(frame(row))
+                await self.ws.send_text(frame(row, self.last_sent or None))
                 self.last_sent = row.id
             sent += len(rows)
             if len(rows) < PAGE:
-                return
+                break
             if sent >= REPLAY_LIMIT:
-                self.last_sent = await repository.latest_item_id(self.user_id)
+                self.last_sent = await repository.latest_item_id(self.user_id, upto=await hotpath.horizon())
                 await self.ws.send_text(_frame(type="overflow", latest=self.last_sent,
                                                message="未读通知太多，请刷新通知列表"))
                 return
+        if upto is None and bound is not None and await repository.latest_item_id(self.user_id) > self.last_sent:
+            self._look_again()
+        elif upto is None:
+            self._pause = 0.0
+
+    def _look_again(self) -> None:
+        if self._later is not None or self.closed:
+            return
+        self._pause = min(max(self._pause * 2, 0.005), 1.0)
+        self._later = asyncio.get_running_loop().call_later(self._pause, self.catch_up_soon)
 
 
 # --------------------------------------------------------------------------------------------------- endpoint

@@ -60,18 +60,32 @@ class TestNotify:
             with pytest.raises(ValueError):
                 await notify([alice], kind, payload)
 
-    async def test_concurrent_notifications_keep_each_users_ids_in_commit_order(self, people):
-        alice, *_ = people
+    async def test_concurrent_notifications_each_write_one_row_per_recipient_and_none_is_lost(self, people):
+        alice, bob = people[:2]
 
-        async def one(i: int) -> None:
+        async def one(i: int) -> int:
             async with atomic():
-                await notify([alice], "test.info", {"title": f"第{i}条"})
+                done = await notify([alice, bob], "test.info", {"title": f"第{i}条"})
+            return done.event_id
 
-        await asyncio.gather(*(one(i) for i in range(20)))
-        rows = await InboxItem.filter(user_id=alice.id).order_by("id").values_list("id", "prev_id")
-        assert len(rows) == 20
-        assert rows[0][1] is None
-        assert all(prev == rows[i][0] for i, (_, prev) in enumerate(rows[1:]))  # an unbroken chain
+        events = await asyncio.gather(*(one(i) for i in range(20)))
+        for user in (alice, bob):
+            rows = await InboxItem.filter(user_id=user.id).order_by("id").values_list("event_id", flat=True)
+            assert sorted(rows) == sorted(events)  # each event once, none lost, none doubled
+        assert await OutboxEvent.filter(kind="notifications.push").count() == 20
+
+    async def test_wechat_legs_and_their_outbox_rows_come_with_the_items(self, people):
+        alice, bob = people[:2]
+        bob.is_active = False
+        await bob.save()
+        async with atomic():
+            done = await notify([alice, bob], "test.info", {"title": "燃气泄漏"}, urgency=Urgency.URGENT)
+        legs = await WechatDelivery.filter(item_id__in=list(done.items.values()))
+        assert [(d.user_id, d.status, d.urgency) for d in legs] == [(alice.id, "pending", Urgency.URGENT)]
+        sends = await OutboxEvent.filter(kind="notifications.wechat")
+        assert [e.payload for e in sends] == [{"delivery_id": legs[0].id}]
+        quiet = await notify([alice], "test.info", {"title": "普通通知，没有模板"})
+        assert not await WechatDelivery.filter(item_id=quiet.items[alice.id]).exists()
 
 
 class TestInboxApi:

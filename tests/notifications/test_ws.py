@@ -138,7 +138,7 @@ class TestResume:
         skipped, latest = await _notify(user, 2, start=3)
         await OutboxEvent.filter(kind="notifications.push", status=OutboxStatus.PENDING).update(status=OutboxStatus.DONE)
         item = await InboxItem.get(id=latest).select_related("event")
-        await fanout.publish_many(bus, [(fanout.channel(user.id), fanout.frame(item))])
+        await fanout.publish_many(bus, [(fanout.channel(user.id), fanout.frame(item, prev=skipped))])
         await client.until(lambda: len(client.ids) == 5)
         await asyncio.sleep(0.2)
         assert client.ids == ids + [skipped, latest]
