@@ -1,9 +1,10 @@
 """Errors of the reports domain (all in the one error tree of backend/core/errors.py).
 
-NotFound           ReportNotFound, WhistleTargetNotFound, DeliberationNotFound, BoardNotFound
+NotFound           ReportNotFound, WhistleTargetNotFound, DeliberationNotFound, BoardNotFound, VisitNotYours
 Forbidden          NotHandler, NotReporter, NotCommunityStaff, NotDepartment, CannotVote
 Conflict           ReportChanged (InvalidTransition: a racing change won), AlreadySupported, AlreadyRated,
-                   AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge, TryAgain
+                   AlreadyEvaluated, AlreadyVoted, AlreadyDecided, VotingClosed, CannotMerge, TryAgain,
+                   VisitNotRecent
 ValidationFailed   UnknownCategory, Unroutable, BadTarget, BadVoteOption, BadChannel
 """
 
@@ -26,6 +27,10 @@ class DeliberationNotFound(NotFound):
 
 class BoardNotFound(NotFound):
     message = "找不到该社区的公示"
+
+
+class VisitNotYours(NotFound):
+    message = "找不到该走访记录，或这不是您本人的走访"
 
 
 class NotHandler(Forbidden):
@@ -82,6 +87,10 @@ class TryAgain(Conflict):
 
 class CannotMerge(Conflict):
     message = "不能合并这两条上报"
+
+
+class VisitNotRecent(Conflict):
+    message = "只能为 7 天内的入户走访上报；更早发现的问题请联系网格员代为上报"
 
 
 class UnknownCategory(ValidationFailed):

@@ -27,6 +27,7 @@ from backend.models.reports import (
     WhistleTarget,
 )
 from backend.models.user import User
+from backend.models.visits import Visit
 from backend.org.scope import Scope
 
 # ------------------------------------------------------------------------------------------------ filing
@@ -178,6 +179,20 @@ async def staff_list(
     if category:
         qs = qs.filter(category=category) if "." in category else qs.filter(category_top=category)
     return await _page(qs, before_id, limit)
+
+
+async def visit(visit_id: int) -> Visit | None:
+    """A home visit (入户走访) a report is filed from; who may use it is the service's call."""
+    return await Visit.get_or_none(id=visit_id)
+
+
+async def household_resident(household_id: int, *, user_id: int | None = None) -> User | None:
+    """An active resident account of the household (``user_id``, else its first): a problem found on a visit
+    is filed in their name."""
+    qs = User.filter(household_id=household_id, is_active=True)
+    if user_id is not None:
+        qs = qs.filter(id=user_id)
+    return await qs.order_by("id").first()
 
 
 async def similar_open(

@@ -72,6 +72,11 @@ class ReportIn(Located):
     building_id: Id | None = None
     channel: Channel = Channel.APP
     resident_id: Id | None = Field(default=None, description="工作人员代居民上报时：居民的用户 id")
+    visit_id: Id | None = Field(
+        default=None,
+        description="入户走访中发现的问题：走访记录 id（渠道须为 visit；走访人本人 7 天内，或辖区工作人员）。"
+        "上报人为该住户的居民（没有账号时为走访人本人），住户为上报对象",
+    )
 
 
 class VersionIn(Strict):

@@ -8,6 +8,7 @@ exist is decided by ``workflow``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -50,6 +51,8 @@ from backend.reports.exceptions import (
     ReportNotFound,
     UnknownCategory,
     Unroutable,
+    VisitNotRecent,
+    VisitNotYours,
 )
 from backend.reports.retry import retry_transient
 from backend.reports.schemas import (
@@ -72,6 +75,7 @@ from backend.users.merge import on_user_merged
 Actor = workflow.Actor
 MEDIA_OWNER = "report"
 SIMILAR_DAYS = 30
+VISIT_REPORT_DAYS = 7  # a visitor files from a visit of theirs this recent (staff in scope: any visit)
 
 
 def _expect(report: Report, version: int | None) -> None:
@@ -100,6 +104,49 @@ def _reporter_side(principal: Principal, report: Report, action: str, version: i
 
 
 # ------------------------------------------------------------------------------------------------ 说
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Who a new report is in the name of, what household it is about, and the visit it was found on."""
+
+    reporter: User
+    household_id: int | None
+    building_id: int | None
+    visit_id: int | None = None
+
+
+async def _filing(principal: Principal, body: ReportIn) -> Filing:
+    if body.visit_id is not None:
+        return await _visit_filing(principal, body)
+    reporter = await _reporter_for(principal, body)
+    return Filing(reporter, reporter.household_id, body.building_id)
+
+
+async def _visit_filing(principal: Principal, body: ReportIn) -> Filing:
+    """A problem found on a home visit: filed by its visitor (recent visits only) or by staff whose scope
+    covers the visit, in the name of the visited household's resident (the visitor's own when it has no
+    account), about that household, placed at its building unless another is named."""
+    if body.channel is not Channel.VISIT:
+        raise BadChannel("关联走访记录的上报，渠道应为入户走访（visit）", detail={"loc": "body.channel"})
+    visit = await repository.visit(body.visit_id)  # type: ignore[arg-type]
+    staff = visit is not None and access.staff_scope(principal).covers(visit)
+    if visit is None or not (staff or visit.visitor_id == principal.id):
+        raise VisitNotYours(detail={"loc": "body.visit_id"})
+    if not staff and visit.effective_at < utcnow() - timedelta(days=VISIT_REPORT_DAYS):
+        raise VisitNotRecent(detail={"loc": "body.visit_id", "days": VISIT_REPORT_DAYS})
+    if body.resident_id is not None:
+        resident = await repository.household_resident(visit.household_id, user_id=body.resident_id)
+        if resident is None:
+            raise BadTarget("该居民不是这次走访的住户", detail={"loc": "body.resident_id"})
+    else:
+        resident = await repository.household_resident(visit.household_id)
+    return Filing(
+        reporter=resident or principal.user,
+        household_id=visit.household_id,
+        building_id=body.building_id or visit.building_id,
+        visit_id=visit.id,
+    )
 
 
 async def _reporter_for(principal: Principal, body: ReportIn) -> User:
@@ -133,17 +180,18 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
     category = taxonomy().get(body.category)
     if category is None:
         raise UnknownCategory(detail={"loc": "body.category", "category": body.category})
-    reporter = await _reporter_for(principal, body)
+    filing = await _filing(principal, body)
+    reporter = filing.reporter
     streets = scope_of(principal, tuple(Role)).streets
     place = await routing.route(
-        building_id=body.building_id,
+        building_id=filing.building_id,
         lat=body.lat,
         lng=body.lng,
-        household_id=reporter.household_id,
+        household_id=filing.household_id,
         streets=streets or None,
         fallback_units=[g.org_unit for g in principal.grants],
     )
-    if place is None and body.building_id is not None:
+    if place is None and filing.building_id is not None:
         raise BadTarget("找不到该楼栋", detail={"loc": "body.building_id"})
     if place is None:
         raise Unroutable()
@@ -166,6 +214,8 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
         photo_ids=list(body.photo_ids),
     )
     history = {"located_by": located} if located else {}
+    if filing.visit_id is not None:
+        history["visit_id"] = filing.visit_id
     async with atomic():
         report = await workflow.submit(fields, category=category, level=level, actor=actor, data=history)
         await media.attach(
@@ -178,7 +228,7 @@ async def submit(principal: Principal, body: ReportIn) -> Report:
                 on_behalf_of_id=reporter.id,
                 object_type="report",
                 object_id=report.id,
-                detail={"channel": body.channel.value},
+                detail={"channel": body.channel.value, "visit_id": filing.visit_id},
             )
         await notices.created(report, actor_id=principal.id)
     return report

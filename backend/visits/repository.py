@@ -80,11 +80,6 @@ async def unit(scope: Scope, unit_id: int) -> OrgUnit | None:
     return await scope.filter(OrgUnit.filter(id=unit_id)).first()
 
 
-async def resident_of(household_id: int) -> User | None:
-    """The household's first active resident account (reports filed for the household name them)."""
-    return await User.filter(household_id=household_id, is_active=True).order_by("id").first()
-
-
 # ------------------------------------------------------------------------------------------------ policies
 
 

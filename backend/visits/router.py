@@ -13,7 +13,7 @@ from backend.core.deps import SettingsDep
 from backend.core.errors import ErrorBody, Forbidden, InvalidTransition, ValidationFailed, responses
 from backend.core.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from backend.media.exceptions import MediaNotUsable
-from backend.reports.exceptions import BadTarget, UnknownCategory, Unroutable
+from backend.reports.exceptions import BadTarget, UnknownCategory, Unroutable, VisitNotRecent
 from backend.visits import plan, repository, service, views
 from backend.visits.access import field_scope, manager_scope
 from backend.visits.dependencies import Manager, ReviewableVisit, VisibleVisit, Visitor, WorkableProblem
@@ -130,8 +130,8 @@ async def list_visits(
 
 
 @router.post("/problems/{problem_id}/report", response_model=ProblemReportOut, status_code=201,
-             responses=responses(ProblemNotFound, ProblemAlreadyReported, UnknownCategory, BadTarget, Unroutable,
-                                 MediaNotUsable))
+             responses=responses(ProblemNotFound, ProblemAlreadyReported, VisitNotRecent, UnknownCategory, BadTarget,
+                                 Unroutable, MediaNotUsable))
 async def report_problem(body: ProblemReportIn, problem: WorkableProblem, principal: Visitor):
     """一键上报：把走访发现的问题转为上报（吹哨），并与走访记录关联。"""
     report = await service.file_report(principal, problem, body)

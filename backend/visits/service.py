@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
-from backend.auth.principal import STAFF_ROLES, Principal
+from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.core.db import atomic
 from backend.core.errors import AppError, InvalidTransition
@@ -191,24 +191,22 @@ async def solve(principal: Principal, problem: VisitProblem, note: str) -> Visit
 
 
 async def file_report(principal: Principal, problem: VisitProblem, body: ProblemReportIn) -> Report:
-    """一键上报: file the found problem as a report through the reports service, linked to the problem.
+    """一键上报: file the found problem as a report through the reports service, linked to the visit.
 
-    Staff file it on behalf of the household's resident when the household has an account (the resident then
-    follows and rates it), else in their own name, channel 入户走访. A party member (not staff, so the reports
-    service lets them file only for themselves, channel 小程序) files in their own name. Both writes are one
-    transaction: a second tap on the same problem rolls its report back (ProblemAlreadyReported)."""
+    Channel 入户走访 with the visit named, by the visitor (a party member too: the visit must be theirs
+    and recent) or by staff whose scope covers it: the reports service files it in the name of the
+    household's resident (the filer's own when the household has no account) with the household as its
+    subject, and records the real actor. Both writes are one transaction: a second tap on the same problem
+    rolls its report back (ProblemAlreadyReported)."""
     if problem.report_id is not None:
         raise ProblemAlreadyReported(detail={"report_id": problem.report_id})
     visit = await Visit.get(id=problem.visit_id)
     tag = TAGS[problem.tag]
-    staff = principal.has(*STAFF_ROLES)
-    resident = await repository.resident_of(problem.household_id) if staff else None
     label = (await repository.labels([problem.household_id])).get(problem.household_id, "")
     description = body.description or f"入户走访发现：{tag.label}。{visit.notes or ''}".strip()[:1000]
     report_in = ReportIn(
         category=body.category or tag.category, description=description, photo_ids=body.photo_ids,
-        building_id=visit.building_id, address=label[:200] or None,
-        channel=Channel.VISIT if staff else Channel.APP, resident_id=resident.id if resident else None,
+        building_id=visit.building_id, address=label[:200] or None, channel=Channel.VISIT, visit_id=visit.id,
     )
     async with atomic():
         report = await reports.submit(principal, report_in)

@@ -3,7 +3,7 @@ on the spot. Tapping twice files nothing twice."""
 
 from __future__ import annotations
 
-from backend.models.reports import Channel, Report
+from backend.models.reports import Channel, Report, ReportEvent
 from backend.models.visits import VisitEvent, VisitProblem
 from tests.visits.conftest import V, body
 
@@ -37,15 +37,28 @@ class TestOneTap:
         assert again.status_code == 409 and again.json()["error"] == "ProblemAlreadyReported"
         assert await Report.all().count() == 1
 
-    async def test_a_party_member_files_it_in_their_own_name(self, client, world):
-        await world.assign("party", world.h(0, 0, 1))
-        _, pid = await _problem(client, world, "party", world.h(0, 0, 1), tags=("dispute",))
+    async def test_a_party_member_files_it_for_the_household_with_the_visit_channel(self, client, world):
+        await world.assign("party", world.h(0, 0, 0))
+        vid, pid = await _problem(client, world, "party", world.h(0, 0, 0), tags=("dispute",))
         resp = await client.post(f"{V}/problems/{pid}/report", headers=world.headers["party"],
                                  json={"category": "neighbours.noise", "description": "楼上装修噪音，邻里有矛盾"})
         assert resp.status_code == 201, resp.text
+        assert resp.json()["reporter_id"] == world["resident"].id and resp.json()["on_behalf"]
         report = await Report.get(id=resp.json()["report_id"])
-        assert (report.reporter_id, report.channel, report.category) == (world["party"].id, Channel.APP,
-                                                                         "neighbours.noise")
+        assert (report.channel, report.category, report.filed_by_id, report.household_id) == (
+            Channel.VISIT, "neighbours.noise", world["party"].id, world.h(0, 0, 0).id)
+        event = await ReportEvent.get(report_id=report.id, action="submit")
+        assert (event.actor_id, event.on_behalf_of_id, event.data["visit_id"]) == (
+            world["party"].id, world["resident"].id, vid)
+
+    async def test_without_a_resident_account_the_party_member_files_in_their_name(self, client, world):
+        await world.assign("party", world.h(0, 0, 1))
+        _, pid = await _problem(client, world, "party", world.h(0, 0, 1), tags=("dispute",))
+        resp = await client.post(f"{V}/problems/{pid}/report", headers=world.headers["party"], json={})
+        assert resp.status_code == 201, resp.text
+        report = await Report.get(id=resp.json()["report_id"])
+        assert (report.reporter_id, report.channel, report.household_id) == (
+            world["party"].id, Channel.VISIT, world.h(0, 0, 1).id)
 
     async def test_an_unknown_category_files_nothing(self, client, world):
         _, pid = await _problem(client, world, "grid_worker", world.h(0, 0, 0))
