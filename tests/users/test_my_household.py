@@ -16,8 +16,9 @@ async def home(settings):  # type: ignore[no-untyped-def]
     building = tree.building()
     building.lat, building.lng = 36.0611, 103.8343
     await building.save(update_fields=["lat", "lng"])
-    resident = await make_user(Role.RESIDENT, tree.community(), household=tree.household(0, 0, 0), name="居民甲")
-    neighbour = await make_user(Role.RESIDENT, tree.community(), household=tree.household(0, 0, 1), name="居民乙")
+    community = tree.community()
+    resident = await make_user(Role.RESIDENT, community, household=tree.household(0, 0, 0), name="居民甲")
+    neighbour = await make_user(Role.RESIDENT, community, household=tree.household(0, 0, 1), name="居民乙")
     homeless = await make_user(Role.RESIDENT, tree.community(), name="未登记")
     headers = {u.name: await auth_headers(settings, u) for u in (resident, neighbour, homeless)}
     return tree, headers
@@ -29,7 +30,8 @@ class TestMyHousehold:
         me = (await client.get("/api/v1/me", headers=headers["居民甲"])).json()
         household = me["household"]
         assert household["id"] == tree.household(0, 0, 0).id and household["label"] == "1号楼 1单元101"
-        assert household["building"] == {"id": tree.building().id, "name": "1号楼", "lat": 36.0611, "lng": 103.8343}
+        building = {"id": tree.building().id, "name": "1号楼", "lat": 36.0611, "lng": 103.8343}
+        assert household["building"] == building
         assert household["grid"] == {"id": tree.grid().id, "name": "社区1第1网格"}
         assert household["community"] == {"id": tree.community().id, "name": "社区1"}
         assert household["compound"]["name"] == "社区1网格1小区"
@@ -49,7 +51,8 @@ class TestMyHousehold:
     async def test_no_household_is_a_404_in_the_one_shape(self, client, home):
         _, headers = home
         resp = await client.get("/api/v1/me/household", headers=headers["未登记"])
-        assert resp.status_code == 404 and resp.json()["error"] == "NotFound" and "住户" in resp.json()["message"]
+        assert resp.status_code == 404 and resp.json()["error"] == "NotFound"
+        assert "住户" in resp.json()["message"]
         assert (await client.get("/api/v1/me", headers=headers["未登记"])).json()["household"] is None
 
 
