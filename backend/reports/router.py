@@ -34,6 +34,8 @@ from backend.reports.exceptions import (
     TryAgain,
     UnknownCategory,
     Unroutable,
+    VisitNotRecent,
+    VisitNotYours,
 )
 from backend.reports.router_board import router as board_router
 from backend.reports.router_collab import router as collab_router
@@ -97,7 +99,10 @@ async def categories():
     "",
     response_model=ReportOut,
     status_code=201,
-    responses=responses(UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden, TryAgain),
+    responses=responses(
+        UnknownCategory, BadChannel, BadTarget, Unroutable, MediaNotUsable, Forbidden, TryAgain, VisitNotYours,
+        VisitNotRecent,
+    ),
 )
 async def submit(principal: CurrentUser, settings: SettingsDep, body: ReportIn):
     """说：上报一个问题（工作人员可代居民上报，填 resident_id 和渠道）。自动分派到问题所在网格。"""
