@@ -25,6 +25,7 @@ from tortoise.expressions import Subquery
 from backend.auth.principal import Principal
 from backend.auth.repository import grants_of_user
 from backend.config import get_settings
+from backend.core import crypto
 from backend.ledger import service as ledger
 from backend.models.ledger import Currency
 from backend.models.org import OrgLevel, OrgUnit
@@ -39,7 +40,6 @@ from backend.store.places import place_of
 from backend.store.schemas import ItemIn, LineIn, MovementIn, OrderIn, StoreIn
 from backend.tasks import enums, fulfilment, matching
 from backend.tasks import service as tasks
-from backend.volunteers import crypto
 from backend.volunteers import service as volunteers
 from backend.volunteers.schemas import DualRegistrationIn, RegistrationIn, ServiceArea, TeamIn
 

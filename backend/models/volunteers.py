@@ -1,7 +1,7 @@
 """Volunteers: real-name profiles with a place on the map, teams, 双报到, 帮扶对子 pairings and activities.
 
 Invariants: one profile per person and per ID number (a keyed hash, unique), the ID number itself only
-encrypted (AES-GCM, see backend/volunteers/crypto.py) and otherwise masked. ``active_tasks`` never exceeds
+encrypted (AES-GCM, see backend/core/crypto.py) and otherwise masked. ``active_tasks`` never exceeds
 ``max_active`` and an activity's ``signed_up`` never exceeds its ``capacity`` (CHECK, moved by conditional
 UPDATEs only). A resident has at most one active pairing (``active_key`` is the resident id while active, NULL
 after: a unique column).

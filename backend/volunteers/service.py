@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.core import audit, privacy
+from backend.core import audit, crypto, privacy
 from backend.core.db import atomic
 from backend.core.timeutil import utcnow
 from backend.models.org import OrgUnit
@@ -26,7 +26,7 @@ from backend.models.volunteers import (
 )
 from backend.store.places import household_of, place_of
 from backend.users.merge import on_user_merged
-from backend.volunteers import crypto, geohash, repository
+from backend.volunteers import geohash, repository
 from backend.volunteers.exceptions import (
     AlreadyMember,
     AlreadyPaired,

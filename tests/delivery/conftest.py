@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from backend.core import crypto
 from backend.core.timeutil import utcnow
 from backend.ledger import service as ledger
 from backend.models.ledger import Account, Currency, OwnerKind
@@ -20,7 +21,7 @@ from backend.models.user import Role, RoleGrant, User
 from backend.models.volunteers import VolunteerProfile, VolunteerStatus
 from backend.outbox import registry
 from backend.outbox.worker import Worker
-from backend.volunteers import crypto, geohash
+from backend.volunteers import geohash
 from tests.builders import Tree, auth_headers, make_org_tree, make_user, next_phone
 from tests.conftest import REDIS_URL, TEST_SECRET
 

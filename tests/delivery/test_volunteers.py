@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from tortoise import connections
 
+from backend.core import crypto
 from backend.core.timeutil import utcnow
 from backend.models.audit import AuditLog
 from backend.models.ledger import Currency, Transfer, TransferKind
 from backend.models.user import Role, RoleGrant
 from backend.models.volunteers import Activity, ActivitySignup, VolunteerProfile
-from backend.volunteers import activities, crypto
+from backend.volunteers import activities
 from tests.builders import auth_headers, make_user
 from tests.delivery.conftest import CENTER, balance, id_number, volunteer
 
