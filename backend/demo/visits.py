@@ -81,7 +81,7 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
                     visited += await _visit(visitor, h, rng, settings, month_start + timedelta(
                         seconds=rng.uniform(0, span)), now)
             if households:
-                await residents.update_profile(staff, households[0], ProfileIn(
+                await residents.update_profile(settings, staff, households[0], ProfileIn(
                     version=0, people_living=households[0].members_count, contact_name="王建国",
                     special_situation="子女在外地工作，每月回来一次"))
         say(f"  {community.name}：党员联户已分配")

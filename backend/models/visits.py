@@ -175,18 +175,20 @@ class VisitProblem(models.Model, Place):
 
 
 class HouseholdProfile(models.Model, Place):
-    """The resident ledger (台账) of a household as visitors keep it. ID number, health and disability status are
-    sensitive: masked in responses unless the role needs them and the read is logged."""
+    """The resident ledger (台账) of a household as visitors keep it.
+
+    ID number, phone, health and disability status are sensitive: stored only encrypted (``*_enc``,
+    backend/visits/sealing.py), masked in responses unless the role needs them, and the read is logged."""
 
     id = fields.BigIntField(primary_key=True)
     household = fields.OneToOneField("core.Household", related_name=False, on_delete=fields.CASCADE)
     people_living = fields.IntField(null=True)  # people actually living there now
     head_name = fields.CharField(max_length=32, null=True)
-    head_id_number = fields.CharField(max_length=18, null=True)
+    head_id_number_enc = fields.TextField(null=True)
     contact_name = fields.CharField(max_length=32, null=True)
-    contact_phone = fields.CharField(max_length=20, null=True)
-    health_status = fields.CharField(max_length=200, null=True)
-    disability_status = fields.CharField(max_length=200, null=True)
+    contact_phone_enc = fields.TextField(null=True)
+    health_status_enc = fields.TextField(null=True)
+    disability_status_enc = fields.TextField(null=True)
     special_situation = fields.CharField(max_length=500, null=True)
     version = fields.IntField(default=1, db_default=1)
     updated_by_id = fields.BigIntField(null=True)
@@ -197,17 +199,19 @@ class HouseholdProfile(models.Model, Place):
 
 
 class HouseholdMember(models.Model):
-    """A person living in (or registered to) a household, as recorded by visitors. Removal is a mark."""
+    """A person living in (or registered to) a household, as recorded by visitors. Removal is a mark.
+
+    ID number, phone, health and disability are stored only encrypted (``*_enc``)."""
 
     id = fields.BigIntField(primary_key=True)
     household_id = fields.BigIntField()
     name = fields.CharField(max_length=32)
     relation = fields.CharField(max_length=16, null=True)  # 户主, 配偶, 子女…
     birth_year = fields.IntField(null=True)
-    id_number = fields.CharField(max_length=18, null=True)
-    phone = fields.CharField(max_length=20, null=True)
-    health_status = fields.CharField(max_length=200, null=True)
-    disability_status = fields.CharField(max_length=200, null=True)
+    id_number_enc = fields.TextField(null=True)
+    phone_enc = fields.TextField(null=True)
+    health_status_enc = fields.TextField(null=True)
+    disability_status_enc = fields.TextField(null=True)
     living_here = fields.BooleanField(default=True)
     removed_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1, db_default=1)
@@ -220,7 +224,9 @@ class HouseholdMember(models.Model):
 
 
 class HouseholdChange(models.Model):
-    """The change history of a resident ledger: one row per changed field (old and new value)."""
+    """The change history of a resident ledger: one row per changed field (old and new value).
+
+    A sensitive field's values are kept only encrypted (``old_enc``/``new_enc``), its clear columns empty."""
 
     id = fields.BigIntField(primary_key=True)
     household_id = fields.BigIntField()
@@ -228,6 +234,8 @@ class HouseholdChange(models.Model):
     field = fields.CharField(max_length=32)
     old_value = fields.CharField(max_length=500, null=True)
     new_value = fields.CharField(max_length=500, null=True)
+    old_enc = fields.TextField(null=True)
+    new_enc = fields.TextField(null=True)
     sensitive = fields.BooleanField(default=False)
     actor_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

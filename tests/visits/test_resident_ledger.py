@@ -68,8 +68,8 @@ class TestKeepingFacts:
         resp = await client.patch(url(household), json={"version": 1, "disability_status": None, "people_living": 3},
                                   headers=world.headers["party"])
         row = await HouseholdProfile.get(household_id=household.id)
-        assert resp.json()["version"] == 2 and row.disability_status is None and row.people_living == 3
-        assert row.head_id_number == ID
+        assert resp.json()["version"] == 2 and row.disability_status_enc is None and row.people_living == 3
+        assert row.head_id_number_enc is not None and ID not in row.head_id_number_enc
 
     @pytest.mark.parametrize("bad", [
         {"version": 0, "head_id_number": "620103199001010021"},  # wrong check digit
