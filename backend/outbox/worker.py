@@ -183,27 +183,46 @@ class Worker:
                 await asyncio.sleep(2)
 
     async def run_forever(self) -> None:
+        """Keep up to ``outbox_batch_size`` handlers running. A slot that frees is filled at once, so one slow
+        handler (a WeChat call, a push waiting for the inbox horizon) never holds up the events behind it, as
+        claiming batch after batch would (each batch waits for its slowest member)."""
         registry.load_all()
         log.info("outbox worker %s started", self.name)
         helpers = [asyncio.create_task(self._extend_leases()), asyncio.create_task(self._listen())]
+        running: set[asyncio.Task[None]] = set()
+        slots = max(1, self.settings.outbox_batch_size)
         last_schedule = 0.0
         loop = asyncio.get_running_loop()
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # a hint arriving while we work makes the wait below return at once
+                free = slots - len(running)
+                claimed: list[OutboxEvent] = []
                 try:
                     if loop.time() - last_schedule > 30:
                         await self.schedule_periodic()
                         last_schedule = loop.time()
-                    handled = await self.run_due()
+                    if free:
+                        claimed = await self.claim(free)
                 except Exception:
                     log.exception("outbox loop error")
-                    handled = 0
-                if handled:
+                for event in claimed:
+                    task = asyncio.create_task(self._guarded(event))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if free and len(claimed) == free:
+                    continue  # every slot taken and maybe more due: claim again as soon as one frees
+                if len(running) >= slots:  # full: wait for a slot
+                    await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.outbox_poll_seconds)
+                waker = asyncio.ensure_future(self._wake.wait())
+                try:  # nothing more is due: wait for a hint or the next poll
+                    await asyncio.wait({waker}, timeout=self.settings.outbox_poll_seconds)
+                finally:
+                    waker.cancel()
         finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)

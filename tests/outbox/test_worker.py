@@ -122,6 +122,31 @@ class TestConcurrency:
             assert len(await _runs(event.id)) == 1
         assert await OutboxEvent.filter(status=OutboxStatus.DONE).count() == 40
 
+    async def test_a_slow_handler_does_not_hold_up_the_events_behind_it(self, settings, bus):
+        """run_forever refills a slot as soon as it frees: with 2 slots and one handler taking 3 s, ten quick
+        events enqueued meanwhile are all done long before the slow one (a batch would wait for its slowest)."""
+        async with atomic():
+            slow = await outbox.enqueue("test.slow", {"seconds": 3})
+        worker = _worker(settings, bus, outbox_batch_size=2, outbox_poll_seconds=0.05)
+        running = asyncio.create_task(worker.run_forever())
+        try:
+            while not await AuditLog.exists(action="test:run") and not await OutboxEvent.filter(
+                id=slow.id, status=OutboxStatus.RUNNING
+            ).exists():
+                await asyncio.sleep(0.01)
+            async with atomic():
+                quick = [await outbox.enqueue("test.tick") for _ in range(10)]
+            started = time.monotonic()
+            while await OutboxEvent.filter(id__in=[e.id for e in quick], status=OutboxStatus.DONE).count() < 10:
+                assert time.monotonic() - started < 2.5, "quick events waited for the slow one"
+                await asyncio.sleep(0.01)
+            assert await OutboxEvent.get(id=slow.id).values_list("status", flat=True) == OutboxStatus.RUNNING
+        finally:
+            worker.stop()
+            await asyncio.wait_for(running, timeout=10)  # stopping lets the running handler finish
+        assert len(await _runs(slow.id)) == 1
+        assert await OutboxEvent.filter(kind__in=["test.slow", "test.tick"], status=OutboxStatus.DONE).count() == 11
+
     async def test_periodic_jobs_are_enqueued_once_per_period_by_any_number_of_workers(self, settings, bus):
         registry.periodic("test.tick", every=timedelta(hours=1))
         try:
