@@ -18,9 +18,9 @@ from backend.ledger.repository import home_community_id
 from backend.ledger.rules import DEFAULTS, save
 from backend.models.ledger import Rules
 from backend.models.org import OrgLevel, OrgUnit
-from backend.models.store import Store
 from backend.models.user import Role, RoleGrant, User
 from backend.org.scope import unit_scope
+from backend.store.repository import scoped_stores
 
 ALLOWANCES = {"is_elderly": 20, "is_living_alone": 20, "is_disabled": 30, "is_low_income": 30, "is_hardship": 20}
 
@@ -33,7 +33,7 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
         if not await Rules.exists(unit_id=community.id):
             await save(community.id, replace(DEFAULTS, allowance_points=ALLOWANCES, allowance_max_points=60),
                        actor_id=None)
-        if not await Store.exists(community_id=community.id):  # the store seeder ran first and opened its own
+        if not await scoped_stores(unit_scope(community)).exists():  # else the store seeder opened it
             await ledger.open_store_account(community.id, community=community, name=f"{community.name}爱心超市",
                                             actor_id=None)
         volunteers = await User.filter(
@@ -55,7 +55,8 @@ async def seed_domain(street: OrgUnit, progress: Any = None) -> None:
     ).order_by("id").limit(40)
     for r in residents[::3]:  # at the community's 爱心超市, or the account opened above under its id
         community_id = await home_community_id(r.id)
-        store = await Store.filter(community_id=community_id).order_by("id").first()
+        home = next((c for c in communities if c.id == community_id), None)
+        store = await scoped_stores(unit_scope(home)).order_by("id").first() if home is not None else None
         store_id = store.id if store is not None else community_id
         try:
             await ledger.redeem(r.id, store_id=store_id or 0, points=10, actor_id=r.id,
