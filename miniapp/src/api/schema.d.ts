@@ -674,6 +674,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/household": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get My Household
+         * @description 本人登记的住户：楼栋（含位置，GCJ-02）、小区、网格、社区；电话和地址已脱敏。没有登记住户时 404。
+         */
+        get: operations["users-get_my_household"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/media": {
         parameters: {
             query?: never;
@@ -1327,7 +1347,7 @@ export interface paths {
         };
         /**
          * Similar
-         * @description 提交前：附近一个月内同类、尚未办结的上报（可点“我也遇到”，不必重复上报）。
+         * @description 提交前：附近（或同一楼栋）一个月内同类、尚未办结的上报（可点“我也遇到”，不必重复上报）。
          */
         get: operations["reports-similar"];
         put?: never;
@@ -2098,7 +2118,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Task */
+        /**
+         * Get Task
+         * @description 任务详情（送达照片的签名链接只给接单志愿者、本人及家人和工作人员）。
+         */
         get: operations["tasks-get_task"];
         put?: never;
         post?: never;
@@ -2196,7 +2219,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver
-         * @description 志愿者标记已送达／已完成（附位置，可附照片）。
+         * @description 志愿者标记已送达／已完成（附位置，可附照片：本人上传、尚未使用的图片）。
          */
         post: operations["tasks-deliver"];
         delete?: never;
@@ -3610,6 +3633,23 @@ export interface components {
              */
             file: string;
         };
+        /** BuildingRef */
+        BuildingRef: {
+            /** Id */
+            id: number;
+            /**
+             * Lat
+             * @description 楼栋位置纬度（GCJ-02，与 wx.getLocation 相同）
+             */
+            lat: number | null;
+            /**
+             * Lng
+             * @description 楼栋位置经度（GCJ-02）
+             */
+            lng: number | null;
+            /** Name */
+            name: string;
+        };
         /** CancelIn */
         CancelIn: {
             /** Reason */
@@ -3821,7 +3861,7 @@ export interface components {
             note?: string | null;
             /**
              * Photo Media Id
-             * @description 送达照片（媒体 id，可选）
+             * @description 送达照片（可选）：先上传到 /api/v1/media，填本人上传、尚未使用的图片 id
              */
             photo_media_id?: number | null;
         };
@@ -4517,7 +4557,8 @@ export interface components {
             has_password: boolean;
             /** Has Wechat */
             has_wechat: boolean;
-            household: components["schemas"]["HouseholdRef"] | null;
+            /** @description 本人登记的住户（含楼栋位置与所属小区、网格、社区） */
+            household: components["schemas"]["MyHouseholdOut"] | null;
             /** Id */
             id: number;
             /** Name */
@@ -4769,6 +4810,38 @@ export interface components {
             reason: string | null;
             /** Receipt No */
             receipt_no: string | null;
+        };
+        /**
+         * MyHouseholdOut
+         * @description A resident's own household and where it is (building picker, "near me"); masked like any other.
+         */
+        MyHouseholdOut: {
+            /**
+             * Address
+             * @description 已脱敏
+             */
+            address: string | null;
+            building: components["schemas"]["BuildingRef"];
+            community: components["schemas"]["PlaceRef"] | null;
+            compound: components["schemas"]["PlaceRef"] | null;
+            /**
+             * Contact Phone
+             * @description 已脱敏
+             */
+            contact_phone: string | null;
+            /** Door No */
+            door_no: string;
+            grid: components["schemas"]["PlaceRef"] | null;
+            /** Id */
+            id: number;
+            /**
+             * Label
+             * @description 楼栋与门牌，如：3号楼 2单元301
+             */
+            label: string;
+            /** Members Count */
+            members_count: number;
+            street: components["schemas"]["PlaceRef"] | null;
         };
         /** MyLedger */
         MyLedger: {
@@ -5154,6 +5227,13 @@ export interface components {
             id: number;
             /** Url */
             url: string;
+        };
+        /** PlaceRef */
+        PlaceRef: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /** PlanCounts */
         PlanCounts: {
@@ -5667,6 +5747,11 @@ export interface components {
              * @description 工作人员代居民上报时：居民的用户 id
              */
             resident_id?: number | null;
+            /**
+             * Visit Id
+             * @description 入户走访中发现的问题：走访记录 id（渠道须为 visit；走访人本人 7 天内，或辖区工作人员）。上报人为该住户的居民（没有账号时为走访人本人），住户为上报对象
+             */
+            visit_id?: number | null;
         };
         /** ReportItem */
         ReportItem: {
@@ -6273,6 +6358,11 @@ export interface components {
             order_id: number | null;
             /** Photo Media Id */
             photo_media_id: number | null;
+            /**
+             * Photo Url
+             * @description 送达照片的签名链接（约 15 分钟有效）：只在任务详情里给接单志愿者、本人及家人和工作人员
+             */
+            photo_url?: string | null;
             /** Picked Up At */
             picked_up_at: string | null;
             /**
@@ -8674,6 +8764,35 @@ export interface operations {
             };
         };
     };
+    "users-get_my_household": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyHouseholdOut"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "media-upload": {
         parameters: {
             query?: never;
@@ -9991,7 +10110,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description TryAgain */
+            /** @description VisitNotYours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TryAgain / VisitNotRecent */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10424,8 +10552,12 @@ export interface operations {
         parameters: {
             query: {
                 category: string;
-                lat: number;
-                lng: number;
+                /** @description 纬度（GCJ-02） */
+                lat?: number | null;
+                /** @description 经度（GCJ-02） */
+                lng?: number | null;
+                /** @description 同一楼栋的上报（无位置时按楼栋位置） */
+                building_id?: number | null;
                 radius_m?: number;
             };
             header?: never;
@@ -10443,7 +10575,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimilarOut"][];
                 };
             };
-            /** @description UnknownCategory */
+            /** @description UnknownCategory / BadTarget / ValidationFailed */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12896,13 +13028,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description MediaNotUsable */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -14447,7 +14579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description ProblemAlreadyReported */
+            /** @description ProblemAlreadyReported / VisitNotRecent */
             409: {
                 headers: {
                     [name: string]: unknown;
