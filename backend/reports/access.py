@@ -61,3 +61,9 @@ def in_street_scope(principal: Principal, report: Report) -> bool:
 
 def is_reporter(principal: Principal, report: Report) -> bool:
     return principal.id == report.reporter_id
+
+
+def is_filer(principal: Principal, report: Report) -> bool:
+    """Who filed it for the reporter (staff on the phone, a party member from a home visit): they may follow it
+    in the reporter's view (no one's personal data), not act as the reporter."""
+    return report.filed_by_id is not None and principal.id == report.filed_by_id

@@ -40,7 +40,7 @@ async def _seen(principal: CurrentUser, report_id: int) -> Seen:
         departments = scope_of(principal, (Role.DEPARTMENT_STAFF,)).departments
         if departments and await repository.whistled_to(report.id, departments):
             return Seen(report, staff=True)
-        if access.is_reporter(principal, report):
+        if access.is_reporter(principal, report) or access.is_filer(principal, report):
             return Seen(report, staff=False)
     raise ReportNotFound()
 

@@ -93,14 +93,17 @@ def _handler(principal: Principal, report: Report, action: str, version: int | N
 
 
 def _reporter_side(principal: Principal, report: Report, action: str, version: int | None) -> Actor:
-    """The reporter, or staff acting for them (recorded as on behalf of the reporter)."""
+    """The reporter, or staff acting for them (recorded as on behalf of the reporter). Who comes first: someone
+    else who may only read it (its filer, a summoned department) hears NotReporter whatever its state."""
+    if access.is_reporter(principal, report):
+        actor = Actor(principal.id)
+    elif access.can_read_as_staff(principal, report):
+        actor = Actor(principal.id, on_behalf_of=report.reporter_id)
+    else:
+        raise NotReporter()
     workflow.require(report, action)
     _expect(report, version)
-    if access.is_reporter(principal, report):
-        return Actor(principal.id)
-    if access.can_read_as_staff(principal, report):
-        return Actor(principal.id, on_behalf_of=report.reporter_id)
-    raise NotReporter()
+    return actor
 
 
 # ------------------------------------------------------------------------------------------------ 说
@@ -582,8 +585,10 @@ async def _may_see_report(principal: Principal, report_id: int) -> bool:
 
 
 async def can_read(principal: Principal, report: Report) -> bool:
-    """The reporter, staff whose scope covers it, and departments summoned to it may read a report."""
-    if access.is_reporter(principal, report) or access.can_read_as_staff(principal, report):
+    """The reporter, who filed it for them, staff whose scope covers it, and departments summoned to it may read a
+    report (and its photos)."""
+    if access.is_reporter(principal, report) or access.is_filer(principal, report) \
+            or access.can_read_as_staff(principal, report):
         return True
     departments = scope_of(principal, (Role.DEPARTMENT_STAFF,)).departments
     return bool(departments) and await repository.whistled_to(report.id, departments)

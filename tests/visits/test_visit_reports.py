@@ -134,3 +134,23 @@ class TestRefusals:
         body = {**filing(found[0]), "visit_id": 10**9}
         resp = await client.post(R, json=body, headers=world.headers["party"])
         assert resp.status_code == 404 and resp.json()["error"] == "VisitNotYours"
+
+
+class TestTheFilerFollowsIt:
+    async def test_the_party_member_who_filed_reads_it_without_anyones_personal_data(self, client, world, found):
+        visit, _ = found
+        filed = await client.post(R, json=filing(visit), headers=world.headers["party"])
+        assert filed.status_code == 201, filed.text
+        report_id = filed.json()["id"]
+        mine = await client.get(f"{R}/{report_id}", headers=world.headers["party"])
+        assert mine.status_code == 200, mine.text
+        body = mine.json()
+        assert body["mine"] is False and body["description"] == "楼道堆放纸箱，消防隐患"
+        assert body.get("reporter") is None and body.get("filed_by") is None  # the reporter's view: nobody's data
+        timeline = await client.get(f"{R}/{report_id}/timeline", headers=world.headers["party"])
+        assert timeline.status_code == 200, timeline.text
+        for other in ("party_2", "party_other"):
+            resp = await client.get(f"{R}/{report_id}", headers=world.headers[other])
+            assert resp.status_code == 404, (other, resp.text)
+        rate = await client.post(f"{R}/{report_id}/rate", json={"score": 5}, headers=world.headers["party"])
+        assert rate.status_code == 403 and rate.json()["error"] == "NotReporter", rate.text  # following, not acting
