@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from backend.core.timeutil import utcnow
+from backend.core.timeutil import to_local, utcnow
 from backend.models.reports import Report
 from backend.open311.geo import wgs84_to_gcj02
 from tests.open311.conftest import assert_w3c, errors_of, validate
@@ -163,10 +163,11 @@ class TestFilters:
     async def test_dates_in_every_w3c_form(self, world, open311):
         rid = (await world.report())["id"]
         today = utcnow()
+        local = to_local(today)  # a bare date is a day in Beijing (from 16:00 UTC it is already tomorrow there)
         for start, end in [
             (
-                (today - timedelta(days=1)).strftime("%Y-%m-%d"),
-                (today + timedelta(days=1)).strftime("%Y-%m-%d"),
+                (local - timedelta(days=1)).strftime("%Y-%m-%d"),
+                (local + timedelta(days=1)).strftime("%Y-%m-%d"),
             ),
             ((today - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00"), None),
             ((today - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.123Z"), None),
