@@ -26,6 +26,7 @@ from backend.auth.principal import Principal
 from backend.auth.repository import grants_of_user
 from backend.config import get_settings
 from backend.core import crypto
+from backend.core.timeutil import to_local, utcnow
 from backend.ledger import service as ledger
 from backend.models.ledger import Currency
 from backend.models.org import OrgLevel, OrgUnit
@@ -166,7 +167,7 @@ async def _store(rng: random.Random, community: OrgUnit, staff: User, *, low: bo
         ),
         actor_id=staff.id,
     )
-    today = date.today()
+    today = to_local(utcnow()).date()  # donation dates are days in Beijing, whatever the server clock zone
     for name, category, unit, points, limit, alert in CATALOGUE:
         item = await store_service.create_item(
             store,
