@@ -176,8 +176,9 @@ test('two volunteers race for a delivery, one wins, the other is told kindly, an
   })
 
   await test.step('the winner walks to the door and marks it delivered (with the position)', async () => {
-    await winner.locator('#task-refresh').click()
-    await expect(winner.locator('#task-status')).toContainText('已取货')
+    // No refresh: the store's confirmation reaches the volunteer as a notice and the page moves on by itself.
+    await expect(winner.locator('#task-status')).toContainText('已取货', { timeout: 5000 })
+    await expect(winner.locator('#step-deliver')).toBeVisible()
     await moveTo(winnerCtx, door)
     await winner.locator('#task-deliver').click()
     await expect(winner.locator('#task-status')).toContainText('已送达')
