@@ -186,15 +186,18 @@ async def add_grant(principal: Principal, user: User, body: GrantIn) -> RoleGran
     await _check_grant(principal, body)
     if await repository.grant_exists(user.id, Role(body.role), body.org_unit_id, body.department_id):
         raise GrantExists()
-    async with atomic():
-        grant = await RoleGrant.create(
-            user=user, role=body.role, org_unit_id=body.org_unit_id, department_id=body.department_id,
-            granted_by_id=principal.id,
-        )
-        await audit.record(
-            "grant:add", actor_id=principal.id, object_type="user", object_id=user.id,
-            detail=body.model_dump(mode="json"),
-        )
+    try:
+        async with atomic():
+            grant = await RoleGrant.create(
+                user=user, role=body.role, org_unit_id=body.org_unit_id, department_id=body.department_id,
+                granted_by_id=principal.id,
+            )
+            await audit.record(
+                "grant:add", actor_id=principal.id, object_type="user", object_id=user.id,
+                detail=body.model_dump(mode="json"),
+            )
+    except IntegrityError as exc:  # the same grant added at the same moment (core/0002's unique index)
+        raise GrantExists() from exc
     return grant
 
 

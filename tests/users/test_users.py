@@ -140,6 +140,22 @@ class TestGrants:
         assert removed.status_code == 204
         assert not await RoleGrant.exists(user_id=target.id, role=Role.VOLUNTEER)
 
+    async def test_the_database_keeps_one_grant_per_role_and_place(self, client, world):
+        """Unit or department is always NULL on one side, and NULLs never clash in a plain unique key: the key is
+        over COALESCEd columns (migration core/0002), so a repeat is refused, or skipped by ignore_conflicts."""
+        from tortoise.exceptions import IntegrityError
+
+        tree, people, _ = world
+        target, community = people["resident_B"], tree.community(0)
+        department = await make_department(tree.street)
+        for place in ({"org_unit_id": community.id}, {"department_id": department.id}, {}):
+            role = Role.DEPARTMENT_STAFF if "department_id" in place else Role.ADMIN if not place else Role.VOLUNTEER
+            await RoleGrant.create(user_id=target.id, role=role, **place)
+            with pytest.raises(IntegrityError):
+                await RoleGrant.create(user_id=target.id, role=role, **place)
+            await RoleGrant.bulk_create([RoleGrant(user_id=target.id, role=role, **place)], ignore_conflicts=True)
+            assert await RoleGrant.filter(user_id=target.id, role=role).count() == 1, place
+
     async def test_a_taken_phone_is_a_409(self, client, world):
         _, people, headers = world
         resp = await client.post("/api/v1/users", headers=headers["community_staff_1"],
