@@ -166,10 +166,14 @@ async def import_rows(
     return report
 
 
+def household_place_ids(household) -> list[int | None]:  # type: ignore[no-untyped-def]
+    """The org units a household sits in (street … compound), whose names ``my_household_out`` shows."""
+    return [getattr(household, lv.column) for lv in OrgLevel if lv is not OrgLevel.BUILDING]
+
+
 async def my_household(user) -> MyHouseholdOut | None:  # type: ignore[no-untyped-def]
     """The caller's own household with its building (position in GCJ-02) and the names above it, masked."""
     household = await repository.own_household(user.household_id)
     if household is None:
         return None
-    ids = [getattr(household, lv.column) for lv in OrgLevel if lv is not OrgLevel.BUILDING]
-    return my_household_out(household, await repository.names(ids))
+    return my_household_out(household, await repository.names(household_place_ids(household)))

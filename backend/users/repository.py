@@ -56,7 +56,3 @@ async def phone_taken(phone: str) -> bool:
     return await User.exists(phone=phone)
 
 
-async def household_of(user: User) -> Household | None:
-    if user.household_id is None:
-        return None
-    return await Household.get_or_none(id=user.household_id).select_related("building")

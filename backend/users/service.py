@@ -14,7 +14,7 @@ from backend.models.org import Department, OrgLevel
 from backend.models.user import Role, RoleGrant, User, WechatAccount
 from backend.org import repository as org_repository
 from backend.org import service as org_service
-from backend.org.schemas import ancestor_ids
+from backend.org.schemas import ancestor_ids, my_household_out
 from backend.org.scope import scope_of
 from backend.org.service import HOUSEHOLD_EDITORS
 from backend.users import repository
@@ -75,13 +75,16 @@ async def me(user: User, grants: list[Grant] | None = None) -> Me:
     """The caller's profile; ``grants`` (already loaded with the principal) saves reloading them."""
     if grants is None:
         grants = await auth_repository.grants_of_user(user.id)
-    names = await org_repository.names(ancestor_ids([g.org_unit for g in grants if g.org_unit]))
+    household = await org_repository.own_household(user.household_id)
+    places = org_service.household_place_ids(household) if household else []
+    # One names query for the grants' places and the household's.
+    names = await org_repository.names([*ancestor_ids([g.org_unit for g in grants if g.org_unit]), *places])
     return Me(
         id=user.id,
         name=user.name,
         phone_masked=mask_phone(user.phone),
         roles=[_grant_out(g, names) for g in grants],
-        household=await org_service.my_household(user),
+        household=my_household_out(household, names) if household else None,
         has_wechat=await WechatAccount.exists(user_id=user.id),
         has_password=user.password_hash is not None,
     )
