@@ -18,7 +18,7 @@ from backend.models.tasks import Task, TaskEvent, TaskStatus
 from tests.builders import auth_headers
 from tests.delivery.conftest import run_outbox, volunteer
 from tests.delivery.test_tasks import NEAR, _delivery, _help
-from tests.media.conftest import phone_photo
+from tests.media.conftest import app_client, phone_photo
 
 
 @pytest.fixture
@@ -29,16 +29,8 @@ def media_dir(tmp_path: Path) -> Path:
 @pytest_asyncio.fixture
 async def client(settings, bus, media_dir) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     """The app with this test's media directory (uploads never land in var/)."""
-    from backend.main import create_app
-
-    app = create_app(settings.model_copy(update={"media_dir": media_dir}), with_lifespan=False)
-    app.state.bus = bus
-    app.state.http = httpx.AsyncClient()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
-    ) as c:
+    async with app_client(settings.model_copy(update={"media_dir": media_dir}), bus) as c:
         yield c
-    await app.state.http.aclose()
 
 
 async def upload(client, headers) -> int:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ EXIF orientation and a GPS position)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,19 +27,28 @@ def msettings(settings, media_dir):  # type: ignore[no-untyped-def]
     return settings.model_copy(update={"media_dir": media_dir})
 
 
+@contextlib.asynccontextmanager
+async def app_client(settings, bus) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """A client of the app built with these settings (e.g. a test's own media directory)."""
+    from backend.main import create_app
+
+    app = create_app(settings, with_lifespan=False)
+    app.state.bus = bus
+    app.state.http = httpx.AsyncClient()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
+        ) as client:
+            yield client
+    finally:
+        await app.state.http.aclose()
+
+
 @pytest_asyncio.fixture
 async def client(msettings, bus) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
     """The app with this test's media directory (overrides the suite's ``client``)."""
-    from backend.main import create_app
-
-    app = create_app(msettings, with_lifespan=False)
-    app.state.bus = bus
-    app.state.http = httpx.AsyncClient()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://testserver"
-    ) as client:
+    async with app_client(msettings, bus) as client:
         yield client
-    await app.state.http.aclose()
 
 
 def phone_photo(width: int = 40, height: int = 20, *, orientation: int = 6, fmt: str = "JPEG") -> bytes:
