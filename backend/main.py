@@ -32,6 +32,7 @@ from backend.core.handlers import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.logging import configure_logging
 from backend.core.middleware import MethodOverrideMiddleware, RequestContextMiddleware
+from backend.core.routing import index_routes
 from backend.outbox import registry
 from backend.outbox.worker import Worker
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, with_lifespan: bool = True) 
     if dev:
         app.include_router(auth_dev_router)
     _mount_h5(app, settings.h5_dir)
+    index_routes(app)
 
     app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(MethodOverrideMiddleware)
