@@ -52,6 +52,19 @@ def _paths(route: BaseRoute) -> list[str | None]:
     return [getattr(route, "path_format", None)]
 
 
+def _routers(router: APIRouter) -> list[APIRouter]:
+    """``router`` and every router included in it, at any depth, once each."""
+    found: dict[int, APIRouter] = {}
+    todo = [router]
+    while todo:
+        current = todo.pop()
+        if id(current) in found:
+            continue
+        found[id(current)] = current
+        todo += [r.original_router for r in current.routes if hasattr(r, "original_router")]
+    return list(found.values())
+
+
 def _agrees(prefix: tuple[str, ...], key: tuple[str, ...]) -> bool:
     return all(a == b for a, b in zip(prefix, key, strict=False))
 
@@ -65,11 +78,18 @@ class RouteIndex:
         self._version: int | None = None
         self._prefixes: list[tuple[BaseRoute, list[tuple[str, ...] | None]]] = []
         self._narrowed: dict[tuple[str, ...], Any] = {}
+        self._routers: list[APIRouter] = []
         self.enabled = True
 
-    def _rebuild(self, version: int) -> None:
+    def version(self) -> int:
+        """Changes whenever a route is added anywhere in the app: every router's own counter only grows, so
+        their sum does too (FastAPI's ``_get_routes_version`` computes the same sum, walking the tree)."""
+        return sum(r._routes_version for r in self._routers) if self._routers else -1
+
+    def _rebuild(self) -> None:
         self._narrowed = {}
-        self._version = version
+        self._routers = _routers(self.router)
+        self._version = self.version()
         self._prefixes = [
             (route, [_literal_prefix(p) for p in _paths(route)]) for route in self.router.routes
         ]
@@ -91,9 +111,8 @@ class RouteIndex:
         if scope["type"] == "lifespan":
             await self.full(scope, receive, send)
             return
-        version = self.router._get_routes_version()
-        if version != self._version:
-            self._rebuild(version)
+        if self.version() != self._version:
+            self._rebuild()
         if not self.enabled:
             await self.full(scope, receive, send)
             return
