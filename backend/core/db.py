@@ -64,6 +64,7 @@ def _connection(url: str) -> str | dict[str, Any]:
         return url
     config = expand_db_url(url.replace("postgresql://", "postgres://", 1))
     config["credentials"]["connection_class"] = PooledConnection
+    config["engine"] = "backend.core.pgclient"  # asyncpg with a first-come, first-served pool
     return config
 
 
