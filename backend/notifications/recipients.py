@@ -1,6 +1,7 @@
 """Recipients by rule, not by hand: who is responsible for a grid, who works for a community or a department,
 which volunteers are available near a point. Every rule narrows through the org scoping helper
-(``unit_scope(unit).filter(...)``); nothing here filters an org column by itself.
+(``unit_scope(unit).filter(...)``, or ``Scope.where`` in hand-written SQL); nothing here filters an org
+column by itself.
 
 Each helper returns user ids (sorted, distinct) ready for ``notify``.
 """
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from tortoise.expressions import Subquery
 
+from backend.core import sql
 from backend.core.timeutil import utcnow
 from backend.models.notifications import Presence
 from backend.models.org import Department, Household, OrgUnit
@@ -28,9 +30,21 @@ EARTH_RADIUS_M = 6_371_000.0
 
 
 async def holders(scope: Scope, roles: Iterable[Role]) -> list[int]:
-    """Users holding one of ``roles`` through a grant on a unit inside ``scope``."""
-    grants = scope.filter(RoleGrant.filter(role__in=list(roles), org_unit_id__isnull=False), prefix="org_unit__")
-    return sorted(set(await grants.values_list("user_id", flat=True)))
+    """Users holding one of ``roles`` through a grant on a unit inside ``scope``.
+
+    Hand-written SQL: it runs inside every report submission and escalation, where building the same query
+    with the ORM cost a fifth of the request's CPU."""
+    wanted = sorted({Role(r).value for r in roles})
+    if not wanted:
+        return []
+    role_holes = ", ".join(f"${i + 1}" for i in range(len(wanted)))
+    inside, params = scope.where("u", first=len(wanted) + 1)
+    rows = await sql.fetch(
+        "SELECT DISTINCT g.user_id FROM role_grant g JOIN org_unit u ON u.id = g.org_unit_id "
+        f"WHERE g.role IN ({role_holes}) AND ({inside})",
+        *wanted, *params,
+    )
+    return sorted(r["user_id"] for r in rows)
 
 
 async def grid_team(grid: OrgUnit) -> list[int]:

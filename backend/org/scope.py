@@ -42,6 +42,20 @@ class Scope:
             return Q(**{f"{prefix}id__in": []})
         return Q(*parts, join_type=Q.OR)
 
+    def where(self, alias: str, first: int = 1) -> tuple[str, list[int]]:
+        """The same filter for hand-written SQL (``backend.core.sql``): a condition over ``alias``'s ancestor
+        columns with placeholders ``$first``, ``$first+1``…, and their values."""
+        if self.everything:
+            return "TRUE", []
+        parts, params = [], []
+        for level, ids in self.units.items():
+            if not ids:
+                continue
+            holes = ", ".join(f"${first + len(params) + i}" for i in range(len(ids)))
+            parts.append(f"{alias}.{level.column} IN ({holes})")
+            params += sorted(ids)
+        return (" OR ".join(parts) if parts else "FALSE"), params
+
     def filter(self, queryset: QuerySet[M], prefix: str = "") -> QuerySet[M]:
         return queryset if self.everything else queryset.filter(self.q(prefix))
 

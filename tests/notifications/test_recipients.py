@@ -46,6 +46,27 @@ class TestOrgRules:
         assert await recipients.community_staff(tree.community(1)) == [p["staff_2"]]
         assert await recipients.street_staff(tree.street) == [p["street"]]
 
+    async def test_holders_in_sql_agree_with_the_scope_filter(self, world):
+        """``holders`` is hand-written SQL over ``Scope.where``; the ORM filter through ``Scope.filter`` is the
+        reference, for scopes at every level, several units, everything and nothing."""
+        from backend.models.user import RoleGrant
+        from backend.org.scope import Scope, unit_scope
+
+        tree, _ = world
+        await make_user(Role.GRID_WORKER, tree.grid(1, 1))
+        await make_user(Role.ADMIN)  # a grant without a unit is in no unit's team
+        scopes = [unit_scope(u) for u in (tree.street, tree.community(0), tree.community(1), tree.grid(0, 0),
+                                          tree.building(0, 0))]
+        scopes += [scopes[1].union(scopes[4]), scopes[2].union(scopes[3]), Scope(everything=True), Scope()]
+        role_sets = [(Role.GRID_WORKER,), (Role.GRID_WORKER, Role.GRID_LEADER), tuple(Role), ()]
+        for scope in scopes:
+            for roles in role_sets:
+                grants = scope.filter(RoleGrant.filter(role__in=list(roles), org_unit_id__isnull=False),
+                                      prefix="org_unit__")
+                expected = sorted(set(await grants.values_list("user_id", flat=True)))
+                assert await recipients.holders(scope, roles) == expected, (scope, roles)
+        assert await recipients.holders(Scope(everything=True), tuple(Role))  # not vacuous
+
     async def test_residents_of_a_unit(self, world):
         tree, p = world
         assert await recipients.residents(tree.grid(0, 0)) == [p["resident_A"]]
