@@ -32,13 +32,13 @@ def _run(coro):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from exc
 
 
-async def _with_orm(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+async def _with_orm(fn, *args, fair_pool: bool = True, **kwargs):  # type: ignore[no-untyped-def]
     from tortoise.context import TortoiseContext
 
     from backend.core.db import tortoise_config
     from backend.core.migrate import ensure_sqlite_dir
 
-    config = tortoise_config(get_settings())
+    config = tortoise_config(get_settings(), fair_pool=fair_pool)
     ensure_sqlite_dir(config["connections"]["default"])
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
@@ -88,7 +88,7 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, w.stop)
         try:
-            await _with_orm(w.run_forever)
+            await _with_orm(w.run_forever, fair_pool=False)  # see tortoise_config
         finally:
             await bus.close()
 

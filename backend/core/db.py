@@ -59,12 +59,13 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
-def _connection(url: str) -> str | dict[str, Any]:
+def _connection(url: str, fair_pool: bool) -> str | dict[str, Any]:
     if not url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return url
     config = expand_db_url(url.replace("postgresql://", "postgres://", 1))
     config["credentials"]["connection_class"] = PooledConnection
-    config["engine"] = "backend.core.pgclient"  # asyncpg with a first-come, first-served pool
+    if fair_pool:
+        config["engine"] = "backend.core.pgclient"  # asyncpg with a first-come, first-served pool (ADR 23)
     return config
 
 
@@ -84,11 +85,17 @@ def is_postgres(settings: Settings | None = None) -> bool:
     return url.startswith(("postgres://", "postgresql://", "asyncpg://", "psycopg://"))
 
 
-def tortoise_config(settings: Settings | None = None, *, url: str | None = None) -> dict[str, Any]:
-    """The Tortoise config dict for these settings (or an explicit URL)."""
+def tortoise_config(
+    settings: Settings | None = None, *, url: str | None = None, fair_pool: bool = True
+) -> dict[str, Any]:
+    """The Tortoise config dict for these settings (or an explicit URL).
+
+    ``fair_pool`` (API processes): waiters get connections first come, first served. The outbox worker turns it
+    off: its jobs take a connection several times each (claim, handler, finish), and asyncpg's own queue, which
+    favours whoever asks right after a release, lets a job that has started finish first (ADR 23)."""
     settings = settings or get_settings()
     return {
-        "connections": {"default": _connection(url or database_url(settings))},
+        "connections": {"default": _connection(url or database_url(settings), fair_pool)},
         "apps": {
             label: {
                 "models": modules,
