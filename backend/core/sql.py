@@ -30,6 +30,14 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     return await conn.execute_query_dict(_dialect_sql(conn, sql), list(params))
 
 
+async def rows(sql: str, *params: Any) -> list[Any]:
+    """A SELECT's rows as sequences in column order (asyncpg ``Record`` / ``sqlite3.Row``), without building a
+    dict per row: for queries that return many rows and read them by position."""
+    conn = connections.get("default")
+    _, found = await conn.execute_query(_dialect_sql(conn, sql), list(params))
+    return list(found)
+
+
 async def execute(sql: str, *params: Any) -> int:
     conn = connections.get("default")
     count, _ = await conn.execute_query(_dialect_sql(conn, sql), list(params))
