@@ -27,6 +27,7 @@ import re
 import secrets
 import socket
 import time
+import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_SLICES = 25  # the sockets of a process are beaten in this many shares, one per tick of the period
 HOLD_WAIT_SECONDS = 0.25  # how long a push waits for the horizon before it yields the worker and retries
 HOLD_RETRY_SECONDS = 0.25
 CHANNEL = "notify:u:"
@@ -276,20 +278,31 @@ class Hub:
                 delay = min(delay * 2, 10.0)
 
     async def _heartbeat(self) -> None:
+        """One period of ``ws_ping_seconds`` is cut into HEARTBEAT_SLICES ticks, and each tick beats only its
+        share of the sockets: pinging thousands of sockets (and reading back their pongs) in one go stalls the
+        process for a moment and shows up as late pushes for everybody on it."""
+        tick = 0
         while True:
-            await asyncio.sleep(self.settings.ws_ping_seconds)
+            await asyncio.sleep(self.settings.ws_ping_seconds / HEARTBEAT_SLICES)
             try:
-                await self.beat_once()
+                await self.beat_slice(tick % HEARTBEAT_SLICES, HEARTBEAT_SLICES)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("socket heartbeat failed", exc_info=True)
+            tick += 1
 
     async def beat_once(self) -> None:
-        """Ping live sockets, close silent or expired ones and those whose session ended."""
-        with contextlib.suppress(Exception):
-            await self.sockets.beat()
-        conns = self.all_conns()
+        """Beat every socket now (one whole period at once)."""
+        await self.beat_slice(0, 1)
+
+    async def beat_slice(self, index: int, count: int) -> None:
+        """Ping the sockets of share ``index`` of ``count``, closing silent or expired ones and those whose
+        session ended; the process's liveness key is refreshed once per period (with share 0)."""
+        if index == 0:
+            with contextlib.suppress(Exception):
+                await self.sockets.beat()
+        conns = [c for c in self.all_conns() if count == 1 or zlib.crc32(c.sid.encode()) % count == index]
         now, wall = time.monotonic(), time.time()
         for conn in conns:
             if now - conn.last_seen > self.settings.ws_dead_after_seconds:

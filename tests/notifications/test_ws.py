@@ -71,6 +71,43 @@ class TestAuthentication:
         assert await client.wait_closed(timeout=5) == 4401
 
 
+class TestHeartbeat:
+    async def test_each_period_beats_every_socket_once_in_shares(self, ws_server, settings):
+        """The heartbeat is spread over the period: its shares partition the sockets, so every socket is
+        pinged exactly once per period and no tick pings them all."""
+        clients = []
+        for i in range(12):
+            user = await make_user(name=f"居民{i}")
+            clients.append(await open_socket(ws_server.url, await access_token(settings, user)))
+        hub = await fanout.hub_of(ws_server.app)
+        pinged: dict[str, int] = {}
+        me = asyncio.current_task()
+
+        def counting(conn):  # type: ignore[no-untyped-def]
+            real = conn.ping
+
+            def ping() -> None:  # counts the pings of this test's beats, not those of the running heartbeat
+                if asyncio.current_task() is me:
+                    pinged[conn.sid] = pinged.get(conn.sid, 0) + 1
+                real()
+            return ping
+
+        for conn in hub.all_conns():
+            conn.ping = counting(conn)  # type: ignore[method-assign]
+        sizes = []
+        for share in range(fanout.HEARTBEAT_SLICES):
+            before = sum(pinged.values())
+            await hub.beat_slice(share, fanout.HEARTBEAT_SLICES)
+            sizes.append(sum(pinged.values()) - before)
+        assert len(hub.all_conns()) == 12
+        assert pinged == {c.sid: 1 for c in hub.all_conns()}
+        assert max(sizes) < 12
+        await hub.beat_once()
+        assert pinged == {c.sid: 2 for c in hub.all_conns()}
+        for client in clients:
+            await client.close()
+
+
 class TestResume:
     async def test_resume_gives_exactly_the_missed_items_in_order(self, ws_server, alice, settings, bus):
         user, token = alice
