@@ -8,6 +8,7 @@ from every saved result. Targets are ratios against baselines measured side by s
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -198,6 +199,28 @@ def write_markdown() -> Path:
     path = ROOT / "BENCHMARKS.md"
     path.write_text(render_markdown(), encoding="utf-8")
     return path
+
+
+@contextmanager
+def client_gc_paused():  # type: ignore[no-untyped-def]
+    """Keep the load generator's own garbage collector out of the measurement.
+
+    The load generator runs in Python too; a full collection of its heap (thousands of sockets, every latency
+    recorded so far) pauses it for ~200 ms on these machines, and every response or frame that arrives
+    meanwhile is timestamped late, which showed up as the server's p99. Setup objects are frozen and the
+    cyclic collector is off while measuring (reference counting still frees nearly everything); it is
+    turned back on, and run, afterwards. The servers under test keep their own collectors."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.unfreeze()
+        gc.collect()
 
 
 def tmpdir() -> str:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bench.harness import client_gc_paused
+
 Body = bytes | Callable[[int], bytes] | None
 Headers = dict[str, str] | Callable[[int], dict[str, str]] | None
 
@@ -134,9 +136,10 @@ async def run_load(
     if warmup:
         stop_at = time.perf_counter() + warmup
         await asyncio.gather(*(one_connection() for _ in range(concurrency)))
-    measuring = True
-    started = time.perf_counter()
-    stop_at = started + duration
-    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    with client_gc_paused():
+        measuring = True
+        started = time.perf_counter()
+        stop_at = started + duration
+        await asyncio.gather(*(one_connection() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result
