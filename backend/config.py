@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "jinlin-app"
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=60)
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    # How long an API process remembers a session's user and grants (backend/auth/principals.py); 0: never.
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)

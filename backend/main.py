@@ -24,6 +24,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 
 import backend
 from backend import __version__
+from backend.auth import principals
 from backend.auth.router import dev_router as auth_dev_router
 from backend.config import Settings, get_settings
 from backend.core.bus import make_bus, set_bus
@@ -66,6 +67,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry.load_all()
     worker_task = None
     async with RegisterTortoise(app, config=tortoise_config(settings)):
+        principal_cache = principals.PrincipalCache(settings.auth_cache_seconds)
+        principals.install(principal_cache, bus)
+        listener = asyncio.create_task(principal_cache.listen(bus))
         if settings.run_worker_in_process:
             worker = Worker(settings, bus, name="in-process")
             worker_task = asyncio.create_task(worker.run_forever())
@@ -83,6 +87,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            principals.install(None, None)
             await app.state.http.aclose()
             await bus.close()
             set_bus(None)

@@ -8,6 +8,8 @@ precisely so that nothing silently falls back to SQLite.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
@@ -22,6 +24,7 @@ import pytest_asyncio
 from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 
+from backend.auth import principals
 from backend.config import Settings
 from backend.core.bus import Bus, make_bus, set_bus
 from backend.core.db import tortoise_config
@@ -179,6 +182,9 @@ async def _isolate(database: TestDatabase, bus: Bus, fake_wechat: FakeWechat) ->
     else:
         bus._cache.clear()  # type: ignore[attr-defined]
     fake_wechat.reset()
+    cache = principals.current()
+    if cache is not None:
+        cache.clear()
     yield
 
 
@@ -196,7 +202,15 @@ async def app(settings: Settings, bus: Bus):  # type: ignore[no-untyped-def]
     application = create_app(settings, with_lifespan=False)
     application.state.bus = bus
     application.state.http = httpx.AsyncClient()
+    # As the lifespan does: the principal cache, live while it listens for invalidations on the bus.
+    cache = principals.PrincipalCache(settings.auth_cache_seconds)
+    principals.install(cache, bus)
+    listener = asyncio.create_task(cache.listen(bus))
     yield application
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+    principals.install(None, None)
     await application.state.http.aclose()
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.auth import repository
+from backend.auth import principals
 from backend.auth.exceptions import AccountDisabled
 from backend.auth.principal import STAFF_ROLES, Principal
 from backend.core import security
@@ -22,11 +22,11 @@ _bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_to
 async def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """The caller, from the bearer token: one token check (cached once verified) and one query."""
+    """The caller, from the bearer token: one token check and one query (or none: backend/auth/principals.py)."""
     if credentials is None:
         raise Unauthorized()
     claims = security.decode(request.app.state.settings, credentials.credentials, typ=security.ACCESS)
-    found = await repository.principal_of_session(claims.session_id)
+    found = await principals.principal_of(claims.session_id)
     if found is None or found[0].id != claims.user_id:
         raise InvalidToken(detail={"reason": "session_ended"})
     user, grants = found

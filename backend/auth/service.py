@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from backend.auth import repository
+from backend.auth import principals, repository
 from backend.auth.exceptions import AccountDisabled, AccountLocked, PhoneBoundElsewhere, RefreshTokenReused
 from backend.auth.principal import Principal
 from backend.auth.schemas import DevAccount, TokenPair
@@ -128,6 +128,7 @@ async def refresh(settings: Settings, token: str) -> TokenPair:
             await AuthSession.filter(id=session.id).update(last_used_at=now)
     if not won:
         await repository.revoke_session(session.id, now, "refresh_reuse")
+        principals.forget_session(session.id)
         raise RefreshTokenReused()
     return pair
 
@@ -139,6 +140,7 @@ async def logout(settings: Settings, token: str) -> None:
     if row is None or row.session_id != claims.session_id:
         raise InvalidToken(detail={"reason": "unknown_refresh"})
     await repository.revoke_session(row.session_id, utcnow(), "logout")
+    principals.forget_session(row.session_id)
 
 
 async def bind_phone(
@@ -157,6 +159,7 @@ async def bind_phone(
     existing = await repository.user_by_phone(phone)
     if existing is None or existing.id == user.id:
         await User.filter(id=user.id).update(phone=phone, updated_at=utcnow())
+        principals.forget_user(user.id)
         await user.refresh_from_db()
         return user, None
     if await WechatAccount.exists(user_id=existing.id):
@@ -166,6 +169,7 @@ async def bind_phone(
         await WechatAccount.filter(user_id=user.id).update(user_id=existing.id, updated_at=now)
         await User.filter(id=user.id).update(is_active=False, updated_at=now)
         await repository.revoke_user_sessions(user.id, now, "merged")
+        principals.forget_user(user.id)
         await audit.record(
             "user:merge", actor_id=user.id, object_type="user", object_id=existing.id,
             detail={"from_user_id": user.id, "to_user_id": existing.id, "via": "wechat_phone"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from backend.auth import principals
 from backend.auth.principal import Principal
 from backend.core import audit
 from backend.core.db import atomic
@@ -90,7 +91,9 @@ async def update_unit(principal: Principal, unit: OrgUnit, body: UnitUpdate) -> 
         raise UnitNameTaken()
     if changes.get("code") and await repository.code_taken(changes["code"], exclude_id=unit.id):
         raise UnitCodeTaken()
-    return await _save_changes(principal, unit, changes, action="org:update", object_type="org_unit")
+    saved = await _save_changes(principal, unit, changes, action="org:update", object_type="org_unit")
+    principals.forget_everyone()  # grants carry their unit's name and place
+    return saved
 
 
 async def delete_unit(principal: Principal, unit: OrgUnit) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
+from backend.auth import principals
 from backend.auth import repository as auth_repository
 from backend.auth.principal import ROLE_RANK, Grant, Principal
 from backend.core import audit, security
@@ -177,6 +178,7 @@ async def update_user(principal: Principal, user: User, body: UserUpdate) -> Use
         return user
     async with atomic():
         await User.filter(id=user.id).update(**changes)
+        principals.forget_user(user.id)
         await audit.record(
             "user:update", actor_id=principal.id, object_type="user", object_id=user.id,
             detail={"fields": sorted(changes)},
@@ -195,6 +197,7 @@ async def add_grant(principal: Principal, user: User, body: GrantIn) -> RoleGran
                 user=user, role=body.role, org_unit_id=body.org_unit_id, department_id=body.department_id,
                 granted_by_id=principal.id,
             )
+            principals.forget_user(user.id)
             await audit.record(
                 "grant:add", actor_id=principal.id, object_type="user", object_id=user.id,
                 detail=body.model_dump(mode="json"),
@@ -213,6 +216,7 @@ async def remove_grant(principal: Principal, user: User, grant_id: int) -> None:
     )
     async with atomic():
         await grant.delete()
+        principals.forget_user(user.id)
         await audit.record(
             "grant:remove", actor_id=principal.id, object_type="user", object_id=user.id,
             detail={"role": grant.role, "org_unit_id": grant.org_unit_id, "department_id": grant.department_id},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
 
+from backend.auth import principals
 from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.core import audit, crypto, privacy
@@ -186,6 +187,7 @@ async def approve(principal: Principal, profile: VolunteerProfile) -> VolunteerP
             ],
             ignore_conflicts=True,
         )
+        principals.forget_user(profile.user_id)
         await audit.record(
             "volunteer:approve", actor_id=principal.id, object_type="volunteer_profile", object_id=profile.id
         )
