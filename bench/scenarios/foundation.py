@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ MEMORY_REQUESTS = int(os.environ.get("BENCH_MEMORY_REQUESTS", "100000"))
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 NO_CACHE = "jinlin write, principal cache off (diagnostic)"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def _tokens(database_url: str) -> list[str]:
@@ -83,6 +85,20 @@ async def run() -> Section:
                     print(f"   {name} c={concurrency}: {result.rps:.0f} req/s p50 {result.pct(50):.1f} ms "
                           f"p99 {result.pct(99):.1f} ms errors {result.errors}", flush=True)
 
+        # The target ratio: ROUNDS interleaved rounds (baseline, write, baseline, write…) with both servers up,
+        # the median of the per-round ratios. The baseline alone moves by ±25 % between runs on these machines.
+        ratios: list[float] = []
+        with serving("bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": "20"}) \
+                as base_server, serving("bench.apps.jinlin_bench:factory", factory=True, env=env) as jin_server:
+            for _ in range(ROUNDS):
+                base = await run_load("base", base_server.url + "/insert", concurrency=64, duration=DURATION,
+                                      method="POST", body=json.dumps({"text": "压测"}).encode(),
+                                      headers={"Content-Type": "application/json"})
+                ours = await run_load("write", jin_server.url + "/bench/write", concurrency=64, duration=DURATION,
+                                      method="POST", body=json.dumps({"text": "压测"}).encode(), headers=json_headers)
+                ratios.append(100 * ours.rps / base.rps)
+                print(f"   round: baseline {base.rps:.0f}, write {ours.rps:.0f} req/s ({ratios[-1]:.1f} %)", flush=True)
+
         # Memory: one Jinlin process, MEMORY_REQUESTS authenticated reads, RSS at the half and at the end.
         with serving("bench.apps.jinlin_bench:factory", factory=True, env=env) as server:
             half = MEMORY_REQUESTS // 2
@@ -100,11 +116,12 @@ async def run() -> Section:
         row["vs_insert_%"] = round(100 * row["rps"] / base_insert, 1) if concurrency == 64 else None
         section.rows.append(row)
     write = rows[("jinlin write (row + outbox)", 64)]
-    ratio = 100 * write["rps"] / base_insert
+    ratio = statistics.median(ratios)
     growth = 100 * (rss_end - rss_half) / rss_half
     section.targets = [
-        Target("authenticated write ≥ 50 % of the raw asyncpg insert endpoint (FastAPI + pydantic body, c=64)",
-               f"{ratio:.0f} %", ratio >= 50),
+        Target("authenticated write ≥ 50 % of the raw asyncpg insert endpoint (FastAPI + pydantic body, c=64; "
+               f"median of {ROUNDS} interleaved rounds)",
+               f"{ratio:.0f} % (rounds: {', '.join(f'{r:.0f}' for r in ratios)})", ratio >= 50),
         Target("authenticated write p99 ≤ 100 ms (c=64)", f"{write['p99_ms']} ms", write["p99_ms"] <= 100),
         Target("API process RSS < 250 MB", f"{rss_end:.0f} MB", rss_end < 250),
         Target(f"RSS growth < 10 % from request {MEMORY_REQUESTS // 2:,} to {MEMORY_REQUESTS:,}",
@@ -118,6 +135,8 @@ async def run() -> Section:
         f"Authentication: with {USERS} sessions at these rates nearly every request finds its session in the "
         "2-second principal cache (ADR 24); the diagnostic row runs the same write with the cache off "
         "(JINLIN_AUTH_CACHE_SECONDS=0), one authentication query per request.",
+        f"The write target is the median ratio of {ROUNDS} interleaved rounds (baseline then write, {DURATION:.0f} s "
+        "each, both servers up); the table's rows are single runs of each case, one after the other. "
         "The write target is measured against the raw asyncpg insert served by FastAPI with a pydantic body "
         "(FastAPI is fixed by the design; the bare-Starlette insert is shown as the absolute ceiling).",
     ]
