@@ -66,10 +66,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.http = httpx.AsyncClient(timeout=settings.wechat_timeout_seconds)
     registry.load_all()
     worker_task = None
-    async with RegisterTortoise(app, config=tortoise_config(settings)):
-        principal_cache = principals.PrincipalCache(settings.auth_cache_seconds)
-        principals.install(principal_cache, bus)
-        listener = asyncio.create_task(principal_cache.listen(bus))
+    async with (
+        RegisterTortoise(app, config=tortoise_config(settings)),
+        principals.running(settings.auth_cache_seconds, bus),
+    ):
         if settings.run_worker_in_process:
             worker = Worker(settings, bus, name="in-process")
             worker_task = asyncio.create_task(worker.run_forever())
@@ -87,10 +87,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-            principals.install(None, None)
             await app.state.http.aclose()
             await bus.close()
             set_bus(None)

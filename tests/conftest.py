@@ -8,8 +8,6 @@ precisely so that nothing silently falls back to SQLite.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import tempfile
 import uuid
@@ -203,14 +201,8 @@ async def app(settings: Settings, bus: Bus):  # type: ignore[no-untyped-def]
     application.state.bus = bus
     application.state.http = httpx.AsyncClient()
     # As the lifespan does: the principal cache, live while it listens for invalidations on the bus.
-    cache = principals.PrincipalCache(settings.auth_cache_seconds)
-    principals.install(cache, bus)
-    listener = asyncio.create_task(cache.listen(bus))
-    yield application
-    listener.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await listener
-    principals.install(None, None)
+    async with principals.running(settings.auth_cache_seconds, bus):
+        yield application
     await application.state.http.aclose()
 
 

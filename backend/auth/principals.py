@@ -28,6 +28,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from backend.auth import repository
@@ -48,7 +49,7 @@ class PrincipalCache:
     def __init__(self, ttl: float, *, limit: int = LIMIT) -> None:
         self.ttl, self.limit = ttl, limit
         self.live = False  # True while the process listens for invalidations
-        self._rows: dict[uuid.UUID, tuple[float, dict[str, Any], tuple[Grant, ...]] | None] = {}
+        self._rows: dict[uuid.UUID, tuple[float, dict[str, Any], tuple[Grant, ...]]] = {}
         self._users: dict[int, set[uuid.UUID]] = {}
         self._loading: dict[uuid.UUID, asyncio.Future[Found | None]] = {}
         self._generation = 0  # bumped by every forget: a load that started before it is not stored
@@ -133,28 +134,24 @@ class PrincipalCache:
     async def listen(self, bus: Bus) -> None:
         """Keep the invalidation subscription; the cache is live only while it holds."""
         while True:
-            sub = None
             try:
                 sub = await bus.subscribe(CHANNEL)
-                self.clear()  # whatever was missed while away
-                self.live = True
-                async for _channel, data in sub:
-                    self.apply(data)
-                raise ConnectionError("subscription ended")
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - Redis away: stop trusting the cache, retry shortly
-                if self.live:
-                    log.warning("auth cache: invalidation channel lost; bypassing the cache until it is back")
-                self.live = False
-                self.clear()
-                await asyncio.sleep(1.0)
-            finally:
-                self.live = False
-                self.clear()
-                if sub is not None:
+                try:
+                    self.clear()  # whatever was missed while away
+                    self.live = True
+                    async for _channel, data in sub:
+                        self.apply(data)
+                finally:
+                    self.live = False
+                    self.clear()
                     with contextlib.suppress(Exception):
                         await sub.close()
+                log.warning("auth cache: invalidation channel ended; bypassing the cache until it is back")
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis away: the cache is bypassed (see finally), retry shortly
+                log.warning("auth cache: invalidation channel lost; bypassing the cache until it is back")
+            await asyncio.sleep(1.0)
 
 
 def _row(user: User) -> dict[str, Any]:
@@ -179,6 +176,21 @@ def install(cache: PrincipalCache | None, bus: Bus | None) -> None:
 
 def current() -> PrincipalCache | None:
     return _cache
+
+
+@contextlib.asynccontextmanager
+async def running(ttl: float, bus: Bus) -> AsyncIterator[PrincipalCache]:
+    """This process's cache, listening for invalidations on ``bus`` until the block ends (the app's lifespan)."""
+    cache = PrincipalCache(ttl)
+    install(cache, bus)
+    listener = asyncio.create_task(cache.listen(bus))
+    try:
+        yield cache
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        install(None, None)
 
 
 async def principal_of(session_id: uuid.UUID) -> Found | None:
