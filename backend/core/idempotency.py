@@ -65,11 +65,12 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        raw_key = headers.get(b"idempotency-key")
-        if raw_key is None:
+        # ASGI servers hand header names over in lower case; most POSTs carry no key, so look before copying.
+        if not any(name == b"idempotency-key" for name, _ in scope.get("headers") or ()):
             await self.app(scope, receive, send)
             return
+        headers = _headers(scope)
+        raw_key = headers[b"idempotency-key"]
         key = raw_key.decode("latin-1").strip()
         if not (1 <= len(key) <= 128) or not key.isprintable():
             await _send_error(send, BadIdempotencyKey())

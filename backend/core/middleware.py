@@ -110,7 +110,7 @@ class MethodOverrideMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             for key, value in scope.get("headers") or []:
-                if key.lower() == b"x-http-method-override" and value.upper() in _OVERRIDABLE:
+                if key == b"x-http-method-override" and value.upper() in _OVERRIDABLE:  # ASGI: lower-case names
                     scope = {**scope, "method": value.upper().decode()}
                     break
         await self.app(scope, receive, send)

@@ -39,6 +39,22 @@ async def _drain(worker: Worker, rounds: int = 50) -> None:
             return
 
 
+class TestEnqueue:
+    async def test_the_returned_event_is_the_stored_row(self):
+        """``enqueue`` builds its answer from the values it sent instead of reading the row back: every column
+        must agree with a fresh read (a column added to the model and not set there would show up here)."""
+        later = utcnow() + timedelta(minutes=5)
+        async with atomic():
+            plain = await outbox.enqueue("test.tick", {"名": "值", "n": [1, 2]})
+            timed = await outbox.enqueue("test.tick", run_at=later, dedupe_key="enqueue-shape", max_attempts=3)
+        for event in (plain, timed):
+            stored = await OutboxEvent.get(id=event.id)
+            for name in OutboxEvent._meta.db_fields:
+                assert getattr(event, name) == getattr(stored, name), name
+        assert timed.run_at == later and timed.max_attempts == 3 and timed.dedupe_key == "enqueue-shape"
+        assert plain.payload == {"名": "值", "n": [1, 2]} and plain.status == OutboxStatus.PENDING
+
+
 class TestRetries:
     async def test_a_handler_that_fails_twice_then_succeeds_runs_once_successfully(self, settings, bus):
         async with atomic():
