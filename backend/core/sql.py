@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tortoise import connections
+from tortoise.connection import get_connections
 
 _PLACEHOLDER = re.compile(r"\$\d+")
 _sqlite_sql: dict[str, str] = {}
@@ -26,23 +26,23 @@ def _dialect_sql(conn: Any, sql: str) -> str:
 
 
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
-    conn = connections.get("default")
+    conn = get_connections().get("default")
     return await conn.execute_query_dict(_dialect_sql(conn, sql), list(params))
 
 
 async def rows(sql: str, *params: Any) -> list[Any]:
     """A SELECT's rows as sequences in column order (asyncpg ``Record`` / ``sqlite3.Row``), without building a
     dict per row: for queries that return many rows and read them by position."""
-    conn = connections.get("default")
+    conn = get_connections().get("default")
     _, found = await conn.execute_query(_dialect_sql(conn, sql), list(params))
     return list(found)
 
 
 async def execute(sql: str, *params: Any) -> int:
-    conn = connections.get("default")
+    conn = get_connections().get("default")
     count, _ = await conn.execute_query(_dialect_sql(conn, sql), list(params))
     return count
 
 
 def is_sqlite() -> bool:
-    return connections.get("default").capabilities.dialect == "sqlite"
+    return get_connections().get("default").capabilities.dialect == "sqlite"
