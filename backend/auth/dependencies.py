@@ -16,6 +16,7 @@ from backend.core.errors import Forbidden, InvalidToken, Unauthorized
 from backend.models.user import Role
 from backend.wechat.client import WechatClient
 
+
 class BearerPrincipal(HTTPBearer):
     """The caller, from the bearer token: one token check and one query (or none: backend/auth/principals.py).
 
