@@ -25,7 +25,7 @@ MEMORY_REQUESTS = int(os.environ.get("BENCH_MEMORY_REQUESTS", "100000"))
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 NO_CACHE = "jinlin write, principal cache off (diagnostic)"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def _tokens(database_url: str) -> list[str]:
