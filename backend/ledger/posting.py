@@ -265,7 +265,7 @@ async def open_account(
 async def _existing(kind: TransferKind, legs: list[Leg], key: str | None, reverses_id: int | None) -> Posted:
     """The transfer row was not inserted: a replay of the same key, or a second reversal of one original."""
     if key is not None:
-        transfer = await Transfer.get_or_none(idempotency_key=key)
+        transfer = await repository.transfer_by_key(key)
         if transfer is not None:
             entries = await repository.posted_entries(transfer.id)
             wanted = Counter((leg.owner, leg.currency, leg.amount) for leg in legs)

@@ -5,11 +5,13 @@ their place is."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
+from backend.core import sql
 from backend.ledger.types import Owner, PostedEntry
 from backend.models.ledger import (
     Account,
@@ -170,13 +172,21 @@ async def totals_by_kind(account_id: int, start: datetime, end: datetime) -> lis
     return sorted(out.values(), key=lambda r: r["kind"])
 
 
+# Replays, settlements and reversals read a posted transfer back: constant SQL (backend/core/sql.py), not the
+# query builder, which cost more than the rest of an idempotent replay together.
+_TRANSFER_BY_KEY = "SELECT * FROM ledger_transfer WHERE idempotency_key = $1"
+_POSTED_ENTRIES = (
+    "SELECT e.transfer_id, e.account_id, a.owner_kind, a.owner_id, e.currency, e.amount, e.balance_after, e.earning"
+    " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id WHERE e.transfer_id = $1 ORDER BY e.id"
+)
+
+
+def _posted(row: Any) -> PostedEntry:
+    return PostedEntry(row[1], Owner(OwnerKind(row[2]), row[3]), Currency(row[4]), row[5], row[6], bool(row[7]))
+
+
 async def posted_entries(transfer_id: int) -> list[PostedEntry]:
-    entries = await Entry.filter(transfer_id=transfer_id).order_by("id").select_related("account")
-    return [
-        PostedEntry(e.account_id, Owner(OwnerKind(e.account.owner_kind), e.account.owner_id), Currency(e.currency),
-                    e.amount, e.balance_after, e.earning)
-        for e in entries
-    ]
+    return [_posted(row) for row in await sql.rows(_POSTED_ENTRIES, transfer_id)]
 
 
 async def posted_entries_many(transfer_ids: list[int]) -> dict[int, list[PostedEntry]]:
@@ -219,7 +229,8 @@ async def transfers(scope: Scope, *, kind: TransferKind | None, before_id: int |
 
 
 async def transfer_by_key(key: str) -> Transfer | None:
-    return await Transfer.get_or_none(idempotency_key=key)
+    found = await sql.fetch(_TRANSFER_BY_KEY, key)
+    return Transfer._init_from_db(**found[0]) if found else None
 
 
 async def existing_keys(keys: list[str]) -> set[str]:

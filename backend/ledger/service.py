@@ -33,7 +33,7 @@ from backend.ledger.exceptions import (
 )
 from backend.ledger.posting import open_account, post
 from backend.ledger.rules import TaskKind
-from backend.ledger.types import Leg, Owner, Place, Posted, escrow, issuer, store, user
+from backend.ledger.types import Leg, Owner, Place, Posted, PostedEntry, escrow, issuer, store, user
 from backend.models.ledger import (
     Account,
     AwardStatus,
@@ -334,17 +334,19 @@ async def reserve_points(
     )
 
 
-async def _reservation(order_id: int) -> tuple[Transfer, int, int]:
-    """The reserve transfer of an order, its escrow community and the points held."""
+async def _reservation(order_id: int) -> tuple[Transfer, list[PostedEntry]]:
+    """The reserve transfer of an order and its entries (the payer's debit, the escrow's credit)."""
     reserve = await repository.transfer_by_key(f"order:{order_id}:reserve")
     if reserve is None:
         raise NothingReserved(detail={"order_id": order_id})
-    held = next(e for e in await repository.posted_entries(reserve.id) if e.amount > 0)
-    return reserve, held.owner.id, held.amount
+    return reserve, await repository.posted_entries(reserve.id)
 
 
-async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int | None, reason: str) -> Posted:
-    reserve, community_id, points = await _reservation(order_id)
+async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int | None, reason: str,
+                  reservation: tuple[Transfer, list[PostedEntry]] | None = None) -> Posted:
+    reserve, entries = reservation or await _reservation(order_id)
+    held = next(e for e in entries if e.amount > 0)
+    community_id, points = held.owner.id, held.amount
     try:
         return await post(
             kind, [Leg(escrow(community_id), Currency.POINT, -points), Leg(to, Currency.POINT, points)],
@@ -364,9 +366,10 @@ async def redeem_reserved(order_id: int, *, store_id: int, actor_id: int | None)
 
 async def release_reserved(order_id: int, *, actor_id: int | None) -> Posted:
     """The order was cancelled: the held points go back to the person."""
-    reserve, _, _ = await _reservation(order_id)
-    payer = next(e.owner for e in await repository.posted_entries(reserve.id) if e.amount < 0)
-    return await _settle(order_id, TransferKind.RELEASE, payer, actor_id=actor_id, reason=f"订单 #{order_id} 取消退回")
+    reservation = await _reservation(order_id)
+    payer = next(e.owner for e in reservation[1] if e.amount < 0)
+    return await _settle(order_id, TransferKind.RELEASE, payer, actor_id=actor_id, reason=f"订单 #{order_id} 取消退回",
+                         reservation=reservation)
 
 
 # ------------------------------------------------------------------------------------------- corrections
