@@ -19,10 +19,9 @@ import logging
 from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from tortoise.exceptions import IntegrityError
 
 from backend.config import Settings
-from backend.core import security
+from backend.core import security, sql
 from backend.core.errors import AppError, BadRequest, PayloadTooLarge, RequestInFlight, ValidationFailed
 from backend.core.timeutil import utcnow
 from backend.models.idempotency import IdempotencyRecord
@@ -31,6 +30,18 @@ log = logging.getLogger(__name__)
 
 STORED_ERRORS = {400, 413, 415, 422}
 MAX_BODY = 12 * 1024 * 1024
+# The mini-program sends a key with every POST, so claiming a key and storing its answer are constant SQL
+# (backend/core/sql.py): through the ORM they cost more than the request they guard.
+_CLAIM = (
+    "INSERT INTO idempotency_record (owner, key, method, path, request_hash, in_flight, locked_until, created_at,"
+    " expires_at) VALUES ($1, $2, 'POST', $3, $4, TRUE, $5, $6, $7) ON CONFLICT (owner, key) DO NOTHING RETURNING id"
+)
+_STORE = (
+    "UPDATE idempotency_record SET in_flight = FALSE, status_code = $1, response_body = $2, content_type = $3"
+    " WHERE id = $4"
+)
+_FREE = "DELETE FROM idempotency_record WHERE id = $1"
+_FIND = "SELECT * FROM idempotency_record WHERE owner = $1 AND key = $2"
 
 
 class IdempotencyKeyReused(ValidationFailed):
@@ -90,7 +101,7 @@ class IdempotencyMiddleware:
         digest = hashlib.sha256(b"%s\n%s\n" % (path.encode(), headers.get(b"content-type", b"")) + bytes(body))
         request_hash = digest.hexdigest()
 
-        record, replay = await self._begin(owner, key, path, request_hash)
+        record_id, replay = await self._begin(owner, key, path, request_hash)
         if replay is not None:
             await replay(send)
             return
@@ -112,26 +123,24 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await IdempotencyRecord.filter(id=record.id).delete()
+            await sql.execute(_FREE, record_id)
             raise
-        await self._finish(record, captured)
+        await self._finish(record_id, captured)
         for message in captured:
             await send(message)
 
     async def _begin(self, owner: str, key: str, path: str, request_hash: str):  # type: ignore[no-untyped-def]
-        """Create the in-flight record, or decide what to answer instead (returns (record, replay))."""
+        """Create the in-flight record, or decide what to answer instead (returns (record id, replay))."""
         now = utcnow()
         lock_until = now + timedelta(seconds=self.settings.idempotency_lock_seconds)
-        try:
-            record = await IdempotencyRecord.create(
-                owner=owner, key=key, method="POST", path=path[:300], request_hash=request_hash,
-                in_flight=True, locked_until=lock_until,
-                expires_at=now + timedelta(seconds=self.settings.idempotency_ttl_seconds),
-            )
-            return record, None
-        except IntegrityError:
-            pass
-        record = await IdempotencyRecord.get_or_none(owner=owner, key=key)
+        claimed = await sql.fetch(
+            _CLAIM, owner, key, path[:300], request_hash, lock_until, now,
+            now + timedelta(seconds=self.settings.idempotency_ttl_seconds),
+        )
+        if claimed:
+            return claimed[0]["id"], None
+        found = await sql.fetch(_FIND, owner, key)
+        record = IdempotencyRecord._init_from_db(**found[0]) if found else None
         if record is None:  # pruned between our insert and this read: treat as a conflict, the client retries
             return None, _error_sender(RequestInFlight())
         if record.request_hash != request_hash:
@@ -146,9 +155,9 @@ class IdempotencyMiddleware:
         )
         if not taken:
             return None, _error_sender(RequestInFlight())
-        return record, None
+        return record.id, None
 
-    async def _finish(self, record: IdempotencyRecord, captured: list[Message]) -> None:
+    async def _finish(self, record_id: int, captured: list[Message]) -> None:
         start = next((m for m in captured if m["type"] == "http.response.start"), None)
         status = start["status"] if start else 500
         if status < 300 or status in STORED_ERRORS:
@@ -156,11 +165,9 @@ class IdempotencyMiddleware:
                 (v.decode("latin-1") for k, v in start.get("headers", []) if k.lower() == b"content-type"), None
             ) if start else None
             payload = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
-            await IdempotencyRecord.filter(id=record.id).update(
-                in_flight=False, status_code=status, response_body=payload, content_type=content_type
-            )
+            await sql.execute(_STORE, status, payload, content_type, record_id)
         else:
-            await IdempotencyRecord.filter(id=record.id).delete()
+            await sql.execute(_FREE, record_id)
 
 
 def _error_sender(error: AppError):  # type: ignore[no-untyped-def]
