@@ -176,13 +176,13 @@ async def totals_by_kind(account_id: int, start: datetime, end: datetime) -> lis
 # query builder, which cost more than the rest of an idempotent replay together.
 _TRANSFER_BY_KEY = "SELECT * FROM ledger_transfer WHERE idempotency_key = $1"
 _POSTED_ENTRIES = (
-    "SELECT e.transfer_id, e.account_id, a.owner_kind, a.owner_id, e.currency, e.amount, e.balance_after, e.earning"
+    "SELECT e.account_id, a.owner_kind, a.owner_id, e.currency, e.amount, e.balance_after, e.earning"
     " FROM ledger_entry e JOIN ledger_account a ON a.id = e.account_id WHERE e.transfer_id = $1 ORDER BY e.id"
 )
 
 
 def _posted(row: Any) -> PostedEntry:
-    return PostedEntry(row[1], Owner(OwnerKind(row[2]), row[3]), Currency(row[4]), row[5], row[6], bool(row[7]))
+    return PostedEntry(row[0], Owner(OwnerKind(row[1]), row[2]), Currency(row[3]), row[4], row[5], bool(row[6]))
 
 
 async def posted_entries(transfer_id: int) -> list[PostedEntry]:
