@@ -16,8 +16,8 @@ Staleness is bounded and, where it matters, removed:
   session alive for more than the time it takes to notice.
 - Anything else (a change made by hand in the database) shows after at most ``auth_cache_seconds``.
 
-Each request gets its own ``User`` object built from the remembered row, so nothing a handler does to it leaks
-into another request; grants are frozen snapshots and are shared.
+Each request gets its own ``User`` object, a copy of a remembered template that no request holds, so nothing a
+handler does to it leaks into another request; grants are frozen snapshots and are shared.
 """
 
 from __future__ import annotations
