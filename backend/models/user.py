@@ -88,6 +88,8 @@ class RoleGrant(models.Model):
     class Meta:
         table = "role_grant"
         unique_together = (("user_id", "role", "org_unit_id", "department_id"),)
+        # who holds a role in a unit: every report submission and escalation asks (notifications.recipients)
+        indexes = (("org_unit_id", "role"),)
 
 
 class WechatAccount(models.Model):

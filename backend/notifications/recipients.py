@@ -39,12 +39,17 @@ async def holders(scope: Scope, roles: Iterable[Role]) -> list[int]:
         return []
     role_holes = ", ".join(f"${i + 1}" for i in range(len(wanted)))
     inside, params = scope.where("u", first=len(wanted) + 1)
-    rows = await sql.fetch(
-        "SELECT DISTINCT g.user_id FROM role_grant g JOIN org_unit u ON u.id = g.org_unit_id "
-        f"WHERE g.role IN ({role_holes}) AND ({inside})",
-        *wanted, *params,
-    )
+    rows = await sql.fetch(holders_sql(role_holes, inside), *wanted, *params)
     return sorted(r["user_id"] for r in rows)
+
+
+def holders_sql(roles: str, inside: str) -> str:
+    """The query of ``holders``: ``roles`` is SQL for the list of role names, ``inside`` a condition over the
+    grant's unit ``u`` (its ancestor columns). Also a subquery of the one-statement report submission."""
+    return (
+        "SELECT DISTINCT g.user_id FROM role_grant g JOIN org_unit u ON u.id = g.org_unit_id "
+        f"WHERE g.role IN ({roles}) AND ({inside})"
+    )
 
 
 async def grid_team(grid: OrgUnit) -> list[int]:
