@@ -8,10 +8,11 @@ once, in order); they are rewritten to ``?`` on SQLite. Runs on the current tran
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.connection import get_connections
 
+M = TypeVar("M")
 _PLACEHOLDER = re.compile(r"\$\d+")
 _sqlite_sql: dict[str, str] = {}
 
@@ -46,3 +47,45 @@ async def execute(sql: str, *params: Any) -> int:
 
 def is_sqlite() -> bool:
     return get_connections().get("default").capabilities.dialect == "sqlite"
+
+
+class Holes:
+    """Numbered PostgreSQL placeholders handed out by name, for one statement composed from parts written in
+    different modules (``backend/reports/submission.py`` joins the notification's CTEs to the report's).
+
+    ``holes("kind")`` returns ``$k``, the same ``$k`` every time that name is asked for; ``values`` lays out
+    the parameters in that order. Build the statement once (module level, or cached per shape): asyncpg
+    prepares each distinct text once per connection. PostgreSQL only (a name used twice is one ``$k`` used
+    twice)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._number: dict[str, int] = {}
+
+    def __call__(self, name: str) -> str:
+        number = self._number.get(name)
+        if number is None:
+            self.names.append(name)
+            number = self._number[name] = len(self.names)
+        return f"${number}"
+
+    def values(self, given: dict[str, Any]) -> list[Any]:
+        """The parameters in placeholder order; a name without a value is a bug and raises ``KeyError``."""
+        return [given[name] for name in self.names]
+
+
+_blanks: dict[type, Any] = {}
+
+
+def as_stored(model: type[M], values: dict[str, Any]) -> M:
+    """The ``model`` instance ``_init_from_db`` would build for a row just inserted with ``values`` (Python
+    values by column; columns not given are NULL), without reading the row back: converting a ``RETURNING *``
+    row costs more than the insert's own Python work. Only for rows whose every column the caller sent or
+    knows to be NULL; tests compare such instances with a fresh read."""
+    blank = _blanks.get(model)
+    if blank is None:
+        blank = _blanks[model] = model._init_from_db(**dict.fromkeys(model._meta.db_fields))
+    instance = model.__new__(model)
+    instance.__dict__.update(blank.__dict__)
+    instance.__dict__.update(values)
+    return instance

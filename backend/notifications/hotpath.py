@@ -45,49 +45,67 @@ class Written:
 
 # ------------------------------------------------------------------------------------------------ writing
 
-# $1 kind, $2 title, $3 body, $4 link, $5 urgency, $6 data (JSON), $7 dedupe key, $8 actor, $9 now,
-# $10 recipients, $11 may be silent (normal urgency, not a digest), $12 minute of the day (Beijing),
-# $13 with a WeChat leg, $14 WeChat attempts, $15 push attempts.
-_PG_WRITE = """
-WITH ev AS (
+def notification_ctes(
+    holes: sql.Holes, *, recipients: str | None = None, link: str | None = None, data: str | None = None
+) -> str:
+    """The CTEs ``ev, items, legs, sends, push`` of the PostgreSQL write (no ``WITH``), with placeholders from
+    ``holes``: kind, title, body, link, urgency, data (JSON), dedupe, actor, now, recipients, may_be_silent,
+    minute (of the Beijing day), wechat_leg, wechat_attempts, push_attempts.
+
+    Another module's statement can put these CTEs after its own and pass SQL for ``recipients`` (a
+    ``bigint[]``), ``link`` (text) or ``data`` (jsonb) that read its CTEs, so that a change and its notice are
+    one statement (``backend/reports/submission.py``)."""
+    h = holes
+    recipients = recipients or f"{h('recipients')}::bigint[]"
+    link = link or f"{h('link')}::text"
+    data = data or f"{h('data')}::jsonb"
+    kind, urgency, now = f"{h('kind')}::text", f"{h('urgency')}::text", f"{h('now')}::timestamptz"
+    minute = f"{h('minute')}::int"
+    return f"""ev AS (
     INSERT INTO notification_event (kind, title, body, link, urgency, data, dedupe_key, actor_id, created_at)
-    SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::jsonb, $7::text, $8::bigint, $9::timestamptz
-     WHERE EXISTS (SELECT 1 FROM app_user WHERE id = ANY($10::bigint[]) AND is_active)
+    SELECT {kind}, {h('title')}::text, {h('body')}::text, {link}, {urgency}, {data}, {h('dedupe')}::text,
+           {h('actor')}::bigint, {now}
+     WHERE EXISTS (SELECT 1 FROM app_user WHERE id = ANY({recipients}) AND is_active)
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, inbox_hold() AS held  -- before any inbox id of this event is drawn (items reads ev first)
 ), items AS (
     INSERT INTO inbox_item (user_id, event_id, kind, urgency, silent, created_at)
-    SELECT u.id, ev.id, $1::text, $5::text,
-           CASE WHEN NOT $11::boolean OR p.id IS NULL THEN FALSE
-                ELSE p.muted_kinds ? $1::text
+    SELECT u.id, ev.id, {kind}, {urgency},
+           CASE WHEN NOT {h('may_be_silent')}::boolean OR p.id IS NULL THEN FALSE
+                ELSE p.muted_kinds ? {kind}
                      OR (p.quiet_start IS NOT NULL AND p.quiet_end IS NOT NULL AND
                          CASE WHEN p.quiet_start < p.quiet_end
-                              THEN $12::int >= p.quiet_start AND $12::int < p.quiet_end
-                              ELSE $12::int >= p.quiet_start OR $12::int < p.quiet_end END)
+                              THEN {minute} >= p.quiet_start AND {minute} < p.quiet_end
+                              ELSE {minute} >= p.quiet_start OR {minute} < p.quiet_end END)
            END,
-           $9::timestamptz
+           {now}
       FROM ev CROSS JOIN app_user u LEFT JOIN notification_preference p ON p.user_id = u.id
-     WHERE u.id = ANY($10::bigint[]) AND u.is_active
+     WHERE u.id = ANY({recipients}) AND u.is_active
      ORDER BY u.id
     RETURNING id, user_id, silent
 ), legs AS (
     INSERT INTO wechat_delivery (item_id, user_id, urgency, status, attempts, created_at, updated_at)
-    SELECT id, user_id, $5::text, 'pending', 0, $9::timestamptz, $9::timestamptz
-      FROM items WHERE $13::boolean AND NOT silent ORDER BY id
+    SELECT id, user_id, {urgency}, 'pending', 0, {now}, {now}
+      FROM items WHERE {h('wechat_leg')}::boolean AND NOT silent ORDER BY id
     RETURNING id
 ), sends AS (
     INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
-    SELECT 'notifications.wechat', jsonb_build_object('delivery_id', id), 'pending', $9::timestamptz, 0,
-           $14::int, $9::timestamptz, $9::timestamptz
+    SELECT '{WECHAT}', jsonb_build_object('delivery_id', id), 'pending', {now}, 0,
+           {h('wechat_attempts')}::int, {now}, {now}
       FROM legs ORDER BY id
 ), push AS (
     INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
-    SELECT 'notifications.push', jsonb_build_object('event_id', id), 'pending', $9::timestamptz, 0, $15::int,
-           $9::timestamptz, $9::timestamptz
+    SELECT '{PUSH}', jsonb_build_object('event_id', id), 'pending', {now}, 0, {h('push_attempts')}::int,
+           {now}, {now}
       FROM ev
+)"""
+
+
+_PG_HOLES = sql.Holes()
+_PG_WRITE = (
+    f"WITH {notification_ctes(_PG_HOLES)}\n"
+    "SELECT items.id, items.user_id, ev.id AS event_id FROM items CROSS JOIN ev"
 )
-SELECT items.id, items.user_id, ev.id AS event_id FROM items CROSS JOIN ev
-"""
 
 # SQLite: numbered parameters (?1 …) so a value can be used twice; no ``$`` (backend/core/sql.py leaves it be).
 _LITE_EVENT = """
@@ -147,10 +165,11 @@ async def write_notification(
     dedupe key was taken or no recipient is active (then nothing is written)."""
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     if not sql.is_sqlite():
-        rows = await sql.fetch(
-            _PG_WRITE, kind, title, body, link, urgency.value, payload, dedupe_key, actor_id, now,
-            list(recipients), may_be_silent, minute, wechat_leg, WECHAT_ATTEMPTS, PUSH_ATTEMPTS,
-        )
+        rows = await sql.fetch(_PG_WRITE, *_PG_HOLES.values(dict(
+            kind=kind, title=title, body=body, link=link, urgency=urgency.value, data=payload,
+            dedupe=dedupe_key, actor=actor_id, now=now, recipients=list(recipients), may_be_silent=may_be_silent, minute=minute,
+            wechat_leg=wechat_leg, wechat_attempts=WECHAT_ATTEMPTS, push_attempts=PUSH_ATTEMPTS,
+        )))
         if not rows:
             return None
         return Written(event_id=rows[0]["event_id"], items={r["user_id"]: r["id"] for r in rows})

@@ -127,6 +127,16 @@ def is_silent(pref: NotificationPreference | None, kind: str, urgency: Urgency, 
     return kind in (pref.muted_kinds or []) or in_quiet_hours(pref.quiet_start, pref.quiet_end, _minute_of_day(now))
 
 
+def write_rules(kind: str, urgency: Urgency, now: datetime) -> dict[str, Any]:
+    """What ``hotpath``'s write needs besides the notice: may an item be silent (muting, quiet hours), the
+    minute of the Beijing day those are judged at, and whether the kind has a WeChat leg."""
+    return {
+        "may_be_silent": urgency is Urgency.NORMAL and kind not in ALWAYS_LOUD,
+        "minute": _minute_of_day(now),
+        "wechat_leg": runtime.templates().get(kind) is not None or urgency is Urgency.URGENT,
+    }
+
+
 async def notify(
     recipients: Iterable[int | User],
     kind: str,
@@ -153,8 +163,7 @@ async def notify(
     written = await hotpath.write_notification(
         kind=kind, title=notice.title, body=notice.body, link=notice.link, urgency=urgency, data=notice.data,
         dedupe_key=dedupe_key, actor_id=actor_id, recipients=wanted, now=now,
-        may_be_silent=urgency is Urgency.NORMAL and kind not in ALWAYS_LOUD, minute=_minute_of_day(now),
-        wechat_leg=runtime.templates().get(kind) is not None or urgency is Urgency.URGENT,
+        **write_rules(kind, urgency, now),
     )
     if written is None:
         return None

@@ -26,24 +26,13 @@ _INSERT = (
     "INSERT INTO outbox_event (kind, payload, dedupe_key, status, run_at, attempts, max_attempts,"
     " created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7) RETURNING id"
 )
-_blank: OutboxEvent | None = None
-
-
 def _new_event(event_id: int, kind: str, payload: dict[str, Any], dedupe_key: str | None, run_at: datetime,
                max_attempts: int, now: datetime) -> OutboxEvent:
-    """The row just inserted, as a model, from the values we sent (every column is set here) instead of
-    reading it back: converting a ``RETURNING *`` row costs more than the insert's own Python work."""
-    global _blank
-    if _blank is None:
-        _blank = OutboxEvent._init_from_db(**dict.fromkeys(OutboxEvent._meta.db_fields))
-    event = OutboxEvent.__new__(OutboxEvent)
-    event.__dict__.update(_blank.__dict__)
-    event.__dict__.update(
+    """The row just inserted, as a model, from the values we sent (``sql.as_stored``)."""
+    return sql.as_stored(OutboxEvent, dict(
         id=event_id, kind=kind, payload=payload, dedupe_key=dedupe_key, status=OutboxStatus.PENDING,
-        run_at=run_at, attempts=0, max_attempts=max_attempts, locked_by=None, locked_until=None,
-        last_error=None, created_at=now, updated_at=now, done_at=None,
-    )
-    return event
+        run_at=run_at, attempts=0, max_attempts=max_attempts, created_at=now, updated_at=now,
+    ))
 
 
 _wake_pending: asyncio.Task[None] | None = None

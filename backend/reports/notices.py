@@ -42,17 +42,21 @@ LEVEL_UNIT = {
 }
 
 
+LINK = "pages/reports/detail?id="  # + the report's id
+
+
 def _link(report: Report) -> str:
-    return f"pages/reports/detail?id={report.id}"
+    return f"{LINK}{report.id}"
 
 
 def _data(report: Report, **extra: object) -> dict:
+    about = _about(report.category, ReportStatus(report.status), Level(report.level))
+    return {"report_id": report.id, **about, **extra}
+
+
+def _about(category: str, status: ReportStatus, level: Level) -> dict:
     return {
-        "report_id": report.id,
-        "category": taxonomy().name_of(report.category),
-        "status_label": ReportStatus(report.status).label,
-        "level_label": Level(report.level).label,
-        **extra,
+        "category": taxonomy().name_of(category), "status_label": status.label, "level_label": level.label
     }
 
 
@@ -76,17 +80,22 @@ def _others(people: Iterable[int], *exclude: int | None) -> list[int]:
 
 
 async def created(report: Report, *, actor_id: int) -> None:
-    name = taxonomy().name_of(report.category)
+    notice = created_notice(report.category, Level(report.level), report.description)
     await notify(
         _others(await team(report), actor_id),
         CREATED,
-        Notice(
-            title=f"新的居民上报：{name}"[:64],
-            body=report.description[:200],
-            link=_link(report),
-            data=_data(report),
-        ),
+        Notice(notice.title, notice.body, _link(report), {"report_id": report.id, **notice.data}),
         actor_id=actor_id,
+    )
+
+
+def created_notice(category: str, level: Level, description: str) -> Notice:
+    """The new-report notice before the report has an id: the caller adds ``report_id`` to the data and the id
+    to ``LINK`` (``created`` here; ``backend/reports/submission.py`` in SQL)."""
+    return Notice(
+        title=f"新的居民上报：{taxonomy().name_of(category)}"[:64],
+        body=description[:200],
+        data=_about(category, ReportStatus.SUBMITTED, level),
     )
 
 

@@ -68,15 +68,38 @@ _INSERT_REPORT = (
     f"INSERT INTO report ({', '.join(NEW_REPORT_COLUMNS)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(NEW_REPORT_COLUMNS) + 1))}) RETURNING *"
 )
-_N = len(NEW_REPORT_COLUMNS)
 _SUBMIT_EVENT = (
     "INSERT INTO report_event (report_id, action, actor_id, on_behalf_of_id, from_status, to_status, from_level,"
     " to_level, note, data, public, transition, created_at)"
 )
-_INSERT_WITH_EVENT = (
-    f"WITH r AS ({_INSERT_REPORT}), e AS ({_SUBMIT_EVENT} SELECT id, 'submit', ${_N + 1}, ${_N + 2}, NULL, status,"
-    f" NULL, level, NULL, ${_N + 3}, TRUE, TRUE, created_at FROM r) SELECT * FROM r"
-)
+
+
+def submitted_ctes(holes: sql.Holes) -> str:
+    """PostgreSQL: the CTEs ``r`` (the new report, ``RETURNING *``) and ``e`` (its ``submit`` history row),
+    without ``WITH``. Placeholders are named after the columns, then ``actor``, ``on_behalf`` and ``history``
+    (the history row's JSON)."""
+    h = holes
+    return (
+        f"r AS (INSERT INTO report ({', '.join(NEW_REPORT_COLUMNS)}) "
+        f"VALUES ({', '.join(h(c) for c in NEW_REPORT_COLUMNS)}) RETURNING *), "
+        f"e AS ({_SUBMIT_EVENT} SELECT id, 'submit', {h('actor')}, {h('on_behalf')}, NULL, status, NULL, "
+        f"level, NULL, {h('history')}, TRUE, TRUE, created_at FROM r)"
+    )
+
+
+def submitted_params(values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None,
+                     data: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``submitted_ctes``'s placeholders, by name."""
+    return {
+        **{c: _db(values[c]) for c in NEW_REPORT_COLUMNS},
+        "actor": actor_id,
+        "on_behalf": on_behalf_of_id,
+        "history": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+_SUBMIT_HOLES = sql.Holes()
+_INSERT_WITH_EVENT = f"WITH {submitted_ctes(_SUBMIT_HOLES)} SELECT * FROM r"
 _INSERT_EVENT = f"{_SUBMIT_EVENT} VALUES ($1, 'submit', $2, $3, NULL, $4, NULL, $5, NULL, $6, TRUE, TRUE, $7)"
 
 
@@ -84,11 +107,12 @@ async def insert_submitted(
     values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None, data: dict[str, Any]
 ) -> Report:
     """A new report and its ``submit`` history row; returns the report as stored."""
+    if not sql.is_sqlite():
+        given = submitted_params(values, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, data=data)
+        rows = await sql.fetch(_INSERT_WITH_EVENT, *_SUBMIT_HOLES.values(given))
+        return Report._init_from_db(**rows[0])
     params = [_db(values[c]) for c in NEW_REPORT_COLUMNS]
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    if not sql.is_sqlite():
-        rows = await sql.fetch(_INSERT_WITH_EVENT, *params, actor_id, on_behalf_of_id, payload)
-        return Report._init_from_db(**rows[0])
     report = Report._init_from_db(**(await sql.fetch(_INSERT_REPORT, *params))[0])
     await sql.execute(
         _INSERT_EVENT,

@@ -214,7 +214,20 @@ async def submit(
     data: dict[str, Any] | None = None,
 ) -> Report:
     """说: a new report, in ``submitted`` at ``level`` with its accept clock running (``data`` joins the
-    history row's: where the position came from, the visit it was found on)."""
+    history row's: where the position came from, the visit it was found on). On PostgreSQL the service files a
+    report in one statement instead (``backend/reports/submission.py``), from the same ``new_report``."""
+    values, history = new_report(fields, category=category, level=level, data=data)
+    report = await repository.insert_submitted(
+        values, actor_id=actor.user_id, on_behalf_of_id=actor.on_behalf_of, data=history
+    )
+    await schedule(report, new=True)
+    return report
+
+
+def new_report(
+    fields: dict[str, Any], *, category: Category, level: Level, data: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The columns of a new report and the data of its ``submit`` history row."""
     now = utcnow()
     due = now + category.clock(level).accept
     values = {
@@ -234,18 +247,12 @@ async def submit(
         "created_at": now,
         "updated_at": now,
     }
-    report = await repository.insert_submitted(
-        values,
-        actor_id=actor.user_id,
-        on_behalf_of_id=actor.on_behalf_of,
-        data={
-            "channel": Channel(fields["channel"]).value,
-            "photo_ids": list(fields.get("photo_ids") or []),
-            **(data or {}),
-        },
-    )
-    await schedule(report, new=True)
-    return report
+    history = {
+        "channel": Channel(fields["channel"]).value,
+        "photo_ids": list(fields.get("photo_ids") or []),
+        **(data or {}),
+    }
+    return values, history
 
 
 async def accept(report: Report, *, actor: Actor, note: str | None) -> Report:

@@ -314,19 +314,6 @@ def quiet_env(db: str) -> dict[str, str]:
     return {**server_env(db), "JINLIN_LOG_LEVEL": "ERROR"}
 
 
-def app_without_notify():  # type: ignore[no-untyped-def]
-    """Diagnostic only (never a target): the same app with the new-report notice switched off, to show how much
-    of a submission notify() is."""
-    from backend.main import create_app
-    from backend.reports import notices
-
-    async def skip(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    notices.created = skip  # type: ignore[assignment]
-    return create_app()
-
-
 # ------------------------------------------------------------------------------------------------ the run
 
 
@@ -418,22 +405,6 @@ async def run() -> Section:
             )
             rows.append(board.row())
             print(f"   board c=1: {board.rps:.0f} req/s p99 {board.pct(99):.1f} ms", flush=True)
-        with serving(
-            "bench.scenarios.reports:app_without_notify", factory=True, env=quiet_env(db)
-        ) as server:
-            bare = await run_load(
-                "POST /api/v1/reports without notify() (diagnostic)",
-                server.url + "/api/v1/reports",
-                concurrency=64,
-                duration=DURATION,
-                method="POST",
-                body=report_body,
-                headers=resident_headers,
-            )
-            rows.append(bare.row())
-            print(
-                f"   submit without notify c=64: {bare.rps:.0f} req/s p99 {bare.pct(99):.1f} ms", flush=True
-            )
         counts = await _counts(db)
     load_after = os.getloadavg()
 
@@ -470,12 +441,11 @@ async def run() -> Section:
         f"communities (≈{EXISTING // (COMMUNITIES * 24):,} per community-month), one history row each, loaded with "
         f"COPY in {timings['load_s']} s and indexed in {timings['index_s']} s. After the run: {counts}.",
         "Each submission: bearer token and session check, body validation, routing by point-in-polygon (grid "
-        "polygons cached in the process), INSERT report + history row + outbox clock, notify() of the grid's "
-        "worker and leader (notification event, two inbox rows with their inbox-state locks, push outbox event), "
-        "one transaction. Residents rotate over 200 accounts in 40 grids; each community's grids share two leaders.",
-        "Diagnostic row: the same submissions with the new-report notice switched off (bench-only app "
-        "``app_without_notify``), to show what share of a submission notify() is; it is not a target and not "
-        "how Jinlin runs.",
+        "polygons cached in the process), then ONE statement (backend/reports/submission.py, ADR 26) that "
+        "writes the report, its history row, its clock's outbox row and the notice to the grid's worker and "
+        "leader (notification event, two inbox rows, push outbox row; no WeChat template is configured, so no "
+        "WeChat legs), the team looked up inside it. Residents rotate over 200 accounts in 40 grids; each "
+        "community's grids share two leaders.",
         "The queue is judged at one client (a person's wait for their list); 16 clients are shown for load. The "
         "board is the live computation for last month (a published month is one snapshot read).",
         "Plans: " + " | ".join(plans),

@@ -24,11 +24,18 @@ class TestDeadlockVictims:
 
         return created, calls
 
-    async def test_a_deadlock_victim_is_run_again_and_writes_once(self, world, monkeypatch):
-        from backend.reports import notices
+    @staticmethod
+    def _filing():  # type: ignore[no-untyped-def]
+        """What writes a new report: one statement on PostgreSQL, the notice step on SQLite."""
+        from backend.core import sql
+        from backend.reports import notices, submission
 
-        created, calls = self._failing(2, notices.created)
-        monkeypatch.setattr(notices, "created", created)
+        return (notices, "created") if sql.is_sqlite() else (submission, "submit")
+
+    async def test_a_deadlock_victim_is_run_again_and_writes_once(self, world, monkeypatch):
+        module, name = self._filing()
+        created, calls = self._failing(2, getattr(module, name))
+        monkeypatch.setattr(module, name, created)
         body = await world.report("resident")
         assert calls["n"] == 3
         assert await Report.all().count() == 1
@@ -47,10 +54,9 @@ class TestDeadlockVictims:
         assert await ReportEvent.filter(report_id=rid, action="accept").count() == 1
 
     async def test_when_it_keeps_failing_the_client_is_told_to_try_again(self, world, monkeypatch):
-        from backend.reports import notices
-
-        created, _ = self._failing(99, notices.created)
-        monkeypatch.setattr(notices, "created", created)
+        module, name = self._filing()
+        created, _ = self._failing(99, getattr(module, name))
+        monkeypatch.setattr(module, name, created)
         body = await world.report("resident", expect=409)
         assert body["error"] == "TryAgain"
         assert await Report.all().count() == 0

@@ -85,6 +85,8 @@ class TestFiling:
         event = await ReportEvent.get(report_id=row.id)
         assert (event.actor_id, event.on_behalf_of_id) == (world["grid_worker"].id, world["resident"].id)
         assert await AuditLog.exists(action="report:file_on_behalf", object_id=str(row.id))
+        told = set(await InboxItem.filter(kind="report.created").values_list("user_id", flat=True))
+        assert told == {world["grid_leader"].id}  # the worker who filed it is not told of their own filing
         mine = (await world.get("resident", "/api/v1/reports/mine")).json()["items"]
         assert [r["id"] for r in mine] == [row.id]
 
