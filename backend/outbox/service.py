@@ -35,25 +35,38 @@ def _new_event(event_id: int, kind: str, payload: dict[str, Any], dedupe_key: st
     ))
 
 
+# At most one hint per WAKE_GAP_SECONDS: under load every request would otherwise publish one (a Redis round
+# trip and a task each), and one hint wakes every worker anyway. A commit that lands while a hint is being
+# published, or during the gap after it, gets another hint at the gap's end: no commit waits for the poll.
+WAKE_GAP_SECONDS = 0.005
 _wake_pending: asyncio.Task[None] | None = None
+_wake_again = False
 
 
 async def _publish_wake() -> None:
-    global _wake_pending
+    global _wake_pending, _wake_again
     try:
-        await get_bus().publish(WAKE_CHANNEL, b"1")
-    except Exception:  # noqa: BLE001 - a hint only: workers also poll; a Redis outage delays, never loses
-        pass
+        while True:
+            _wake_again = False
+            try:
+                await get_bus().publish(WAKE_CHANNEL, b"1")
+            except Exception:  # noqa: BLE001 - a hint only: workers also poll; a Redis outage delays, never loses
+                pass
+            await asyncio.sleep(WAKE_GAP_SECONDS)
+            if not _wake_again:
+                return
     finally:
         _wake_pending = None
 
 
 async def wake() -> None:
-    """Tell workers there is work. Never waits for the bus, and commits that land while a hint is still being
-    published share it (one PUBLISH for a burst, not one per request)."""
-    global _wake_pending
+    """Tell workers there is work, after a commit. Never waits for the bus; a burst of commits shares hints
+    (one PUBLISH per ``WAKE_GAP_SECONDS`` at most, and one after the last commit of the burst)."""
+    global _wake_pending, _wake_again
     if _wake_pending is None:
         _wake_pending = asyncio.create_task(_publish_wake())
+    else:
+        _wake_again = True
 
 
 async def enqueue(

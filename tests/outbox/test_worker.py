@@ -239,3 +239,60 @@ class TestWorkerProcesses:
 
 async def _all_done(n: int) -> bool:
     return await OutboxEvent.filter(kind="test.slow", status=OutboxStatus.DONE).count() == n
+
+
+class TestWakeHints:
+    """``wake()`` after each commit tells the workers there is work: a burst of commits shares hints, and the
+    last commit of a burst still gets one (it may have landed after the hint a worker already acted on)."""
+
+    @pytest.fixture
+    def hints(self, monkeypatch):  # type: ignore[no-untyped-def]
+        sent: list[float] = []
+
+        class Recording:  # the bus, which is not under test here
+            async def publish(self, channel: str, data: bytes) -> None:
+                assert channel == outbox.WAKE_CHANNEL
+                sent.append(time.monotonic())
+
+        monkeypatch.setattr(outbox, "get_bus", lambda: Recording())
+        return sent
+
+    async def test_commits_before_the_hint_goes_out_share_it(self, hints):
+        for _ in range(100):
+            await outbox.wake()
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS * 6)
+        assert len(hints) == 1
+
+    async def test_commits_while_a_hint_is_on_its_way_get_one_more_after_the_gap(self, hints, monkeypatch):
+        slow = outbox.get_bus()
+        publish = slow.publish
+
+        async def slowly(channel: str, data: bytes) -> None:
+            await asyncio.sleep(0.003)  # Redis under load
+            await publish(channel, data)
+
+        monkeypatch.setattr(slow, "publish", slowly)
+        monkeypatch.setattr(outbox, "get_bus", lambda: slow)
+        await outbox.wake()
+        await asyncio.sleep(0.001)  # the first hint is on its way
+        for _ in range(50):
+            await outbox.wake()
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS * 8)
+        assert len(hints) == 2  # not 51
+        assert hints[1] - hints[0] >= outbox.WAKE_GAP_SECONDS
+
+    async def test_a_commit_in_the_gap_after_a_hint_gets_its_own(self, hints):
+        await outbox.wake()
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS / 5)  # the hint is out; the gap runs
+        assert len(hints) == 1
+        await outbox.wake()
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS * 6)
+        assert len(hints) == 2
+
+    async def test_a_lone_commit_gets_one_hint(self, hints):
+        await outbox.wake()
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS * 6)
+        assert len(hints) == 1
+        await outbox.wake()  # long after: a new burst
+        await asyncio.sleep(outbox.WAKE_GAP_SECONDS * 6)
+        assert len(hints) == 2
