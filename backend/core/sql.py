@@ -8,6 +8,7 @@ once, in order); they are rewritten to ``?`` on SQLite. Runs on the current tran
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Any, TypeVar
 
 from tortoise.connection import get_connections
@@ -72,6 +73,22 @@ class Holes:
     def values(self, given: dict[str, Any]) -> list[Any]:
         """The parameters in placeholder order; a name without a value is a bug and raises ``KeyError``."""
         return [given[name] for name in self.names]
+
+
+def literal(value: Any) -> str:
+    """A constant of our own code (never user input) as a PostgreSQL literal: None, bool, int, or a str/Enum
+    value without quotes in it."""
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "'" not in value and "\\" not in value:
+        return f"'{value}'"
+    raise ValueError(f"not a literal this helper writes: {value!r}")
 
 
 _blanks: dict[type, Any] = {}

@@ -45,33 +45,38 @@ class Written:
 
 # ------------------------------------------------------------------------------------------------ writing
 
-def notification_ctes(
-    holes: sql.Holes, *, recipients: str | None = None, link: str | None = None, data: str | None = None
-) -> str:
+_TYPES = {
+    "kind": "text", "title": "text", "body": "text", "link": "text", "urgency": "text", "data": "jsonb",
+    "dedupe": "text", "actor": "bigint", "now": "timestamptz", "recipients": "bigint[]",
+    "may_be_silent": "boolean", "minute": "int", "wechat_leg": "boolean", "wechat_attempts": "int",
+    "push_attempts": "int",
+}
+
+
+def notification_ctes(holes: sql.Holes, **given: str) -> str:
     """The CTEs ``ev, items, legs, sends, push`` of the PostgreSQL write (no ``WITH``), with placeholders from
     ``holes``: kind, title, body, link, urgency, data (JSON), dedupe, actor, now, recipients, may_be_silent,
     minute (of the Beijing day), wechat_leg, wechat_attempts, push_attempts.
 
-    Another module's statement can put these CTEs after its own and pass SQL for ``recipients`` (a
-    ``bigint[]``), ``link`` (text) or ``data`` (jsonb) that read its CTEs, so that a change and its notice are
-    one statement (``backend/reports/submission.py``)."""
-    h = holes
-    recipients = recipients or f"{h('recipients')}::bigint[]"
-    link = link or f"{h('link')}::text"
-    data = data or f"{h('data')}::jsonb"
-    kind, urgency, now = f"{h('kind')}::text", f"{h('urgency')}::text", f"{h('now')}::timestamptz"
-    minute = f"{h('minute')}::int"
+    Another module's statement can put these CTEs after its own and pass SQL for any of them instead (by the
+    same name): an expression over its own CTEs (the new row's id in ``link``), or a placeholder or literal it
+    already has, so that a change and its notice are one statement (``backend/reports/submission.py``)."""
+
+    def p(name: str) -> str:
+        return given.get(name) or f"{holes(name)}::{_TYPES[name]}"
+
+    kind, urgency, now, minute, recipients = p("kind"), p("urgency"), p("now"), p("minute"), p("recipients")
     return f"""ev AS (
     INSERT INTO notification_event (kind, title, body, link, urgency, data, dedupe_key, actor_id, created_at)
-    SELECT {kind}, {h('title')}::text, {h('body')}::text, {link}, {urgency}, {data}, {h('dedupe')}::text,
-           {h('actor')}::bigint, {now}
+    SELECT {kind}, {p('title')}, {p('body')}, {p('link')}, {urgency}, {p('data')}, {p('dedupe')},
+           {p('actor')}, {now}
      WHERE EXISTS (SELECT 1 FROM app_user WHERE id = ANY({recipients}) AND is_active)
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id, inbox_hold() AS held  -- before any inbox id of this event is drawn (items reads ev first)
 ), items AS (
     INSERT INTO inbox_item (user_id, event_id, kind, urgency, silent, created_at)
     SELECT u.id, ev.id, {kind}, {urgency},
-           CASE WHEN NOT {h('may_be_silent')}::boolean OR p.id IS NULL THEN FALSE
+           CASE WHEN NOT {p('may_be_silent')} OR p.id IS NULL THEN FALSE
                 ELSE p.muted_kinds ? {kind}
                      OR (p.quiet_start IS NOT NULL AND p.quiet_end IS NOT NULL AND
                          CASE WHEN p.quiet_start < p.quiet_end
@@ -86,16 +91,16 @@ def notification_ctes(
 ), legs AS (
     INSERT INTO wechat_delivery (item_id, user_id, urgency, status, attempts, created_at, updated_at)
     SELECT id, user_id, {urgency}, 'pending', 0, {now}, {now}
-      FROM items WHERE {h('wechat_leg')}::boolean AND NOT silent ORDER BY id
+      FROM items WHERE {p('wechat_leg')} AND NOT silent ORDER BY id
     RETURNING id
 ), sends AS (
     INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
     SELECT '{WECHAT}', jsonb_build_object('delivery_id', id), 'pending', {now}, 0,
-           {h('wechat_attempts')}::int, {now}, {now}
+           {p('wechat_attempts')}, {now}, {now}
       FROM legs ORDER BY id
 ), push AS (
     INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
-    SELECT '{PUSH}', jsonb_build_object('event_id', id), 'pending', {now}, 0, {h('push_attempts')}::int,
+    SELECT '{PUSH}', jsonb_build_object('event_id', id), 'pending', {now}, 0, {p('push_attempts')},
            {now}, {now}
       FROM ev
 )"""
@@ -167,7 +172,8 @@ async def write_notification(
     if not sql.is_sqlite():
         rows = await sql.fetch(_PG_WRITE, *_PG_HOLES.values(dict(
             kind=kind, title=title, body=body, link=link, urgency=urgency.value, data=payload,
-            dedupe=dedupe_key, actor=actor_id, now=now, recipients=list(recipients), may_be_silent=may_be_silent, minute=minute,
+            dedupe=dedupe_key, actor=actor_id, now=now, recipients=list(recipients),
+            may_be_silent=may_be_silent, minute=minute,
             wechat_leg=wechat_leg, wechat_attempts=WECHAT_ATTEMPTS, push_attempts=PUSH_ATTEMPTS,
         )))
         if not rows:

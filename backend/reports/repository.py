@@ -74,24 +74,24 @@ _SUBMIT_EVENT = (
 )
 
 
-def submitted_ctes(holes: sql.Holes) -> str:
+def submitted_ctes(holes: sql.Holes, given: dict[str, str] | None = None) -> str:
     """PostgreSQL: the CTEs ``r`` (the new report, ``RETURNING *``) and ``e`` (its ``submit`` history row),
     without ``WITH``. Placeholders are named after the columns, then ``actor``, ``on_behalf`` and ``history``
-    (the history row's JSON)."""
-    h = holes
+    (the history row's JSON); ``given`` replaces a column's placeholder with SQL (a literal, another one)."""
+    h, given = holes, given or {}
     return (
         f"r AS (INSERT INTO report ({', '.join(NEW_REPORT_COLUMNS)}) "
-        f"VALUES ({', '.join(h(c) for c in NEW_REPORT_COLUMNS)}) RETURNING *), "
+        f"VALUES ({', '.join(given.get(c) or h(c) for c in NEW_REPORT_COLUMNS)}) RETURNING *), "
         f"e AS ({_SUBMIT_EVENT} SELECT id, 'submit', {h('actor')}, {h('on_behalf')}, NULL, status, NULL, "
         f"level, NULL, {h('history')}, TRUE, TRUE, created_at FROM r)"
     )
 
 
-def submitted_params(values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None,
-                     data: dict[str, Any]) -> dict[str, Any]:
-    """The values of ``submitted_ctes``'s placeholders, by name."""
+def submitted_params(holes: sql.Holes, values: dict[str, Any], *, actor_id: int | None,
+                     on_behalf_of_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``submitted_ctes``'s placeholders (those ``holes`` handed out), by name."""
     return {
-        **{c: _db(values[c]) for c in NEW_REPORT_COLUMNS},
+        **{c: _db(values[c]) for c in NEW_REPORT_COLUMNS if c in holes.names},
         "actor": actor_id,
         "on_behalf": on_behalf_of_id,
         "history": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
@@ -108,7 +108,9 @@ async def insert_submitted(
 ) -> Report:
     """A new report and its ``submit`` history row; returns the report as stored."""
     if not sql.is_sqlite():
-        given = submitted_params(values, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, data=data)
+        given = submitted_params(
+            _SUBMIT_HOLES, values, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, data=data
+        )
         rows = await sql.fetch(_INSERT_WITH_EVENT, *_SUBMIT_HOLES.values(given))
         return Report._init_from_db(**rows[0])
     params = [_db(values[c]) for c in NEW_REPORT_COLUMNS]

@@ -24,6 +24,7 @@ from typing import Any
 
 from backend.core import sql
 from backend.core.db import on_commit
+from backend.core.timeutil import utcnow
 from backend.models.notifications import Urgency
 from backend.models.reports import Level, Report
 from backend.models.user import Role
@@ -34,35 +35,49 @@ from backend.outbox.service import OUTBOX_DEFAULT_ATTEMPTS
 from backend.outbox.service import wake as wake_outbox
 from backend.reports import notices, repository
 from backend.reports.categories import Category
-from backend.reports.workflow import CLOCK_EVENT, Actor, new_report
+from backend.reports.workflow import CLOCK_EVENT, NEW_REPORT_CONSTANTS, Actor, new_report
 
 # the accept clock's timer: the row ``workflow.schedule(report, new=True)`` writes
 _CLOCK = (
     "INSERT INTO outbox_event (kind, payload, dedupe_key, status, run_at, attempts, max_attempts, created_at,"
     f" updated_at) SELECT '{CLOCK_EVENT}', jsonb_build_object('report_id', id, 'version', version, 'clock',"
-    " clock), NULL, 'pending', due_at, 0,"
+    f" clock), NULL, 'pending', due_at, 0, {OUTBOX_DEFAULT_ATTEMPTS}, created_at, created_at FROM r"
 )
-_statements: dict[Level, tuple[str, sql.Holes]] = {}
+_statements: dict[tuple[Level, bool], tuple[str, sql.Holes]] = {}
 
 
-def _statement(level: Level) -> tuple[str, sql.Holes]:
-    """The statement for a report handled at ``level`` (its team is a different query per level)."""
-    built = _statements.get(level)
+def _statement(level: Level, wechat_leg: bool) -> tuple[str, sql.Holes]:
+    """The statement for a report handled at ``level`` (its team is a different query per level). What is the
+    same for every new report is written as literals, and a value used twice is one placeholder: fewer
+    parameters for asyncpg to encode and PostgreSQL to bind."""
+    built = _statements.get((level, wechat_leg))
     if built is None:
         h = sql.Holes()
+        report = {c: sql.literal(v) for c, v in NEW_REPORT_CONSTANTS.items()} | {
+            "level": sql.literal(level), "updated_at": h("created_at"), "response_due_at": h("due_at"),
+        }
         _, column = notices.LEVEL_UNIT[level]
-        roles = ", ".join(f"'{Role(r).value}'" for r in sorted(notices.LEVEL_ROLES[level], key=str))
+        roles = ", ".join(sql.literal(Role(r)) for r in sorted(notices.LEVEL_ROLES[level], key=str))
         team = holders_sql(roles, f"u.{column} = {h('unit')}::bigint")
-        others = f"SELECT user_id FROM ({team}) t WHERE user_id <> {h('filer')}::bigint"
-        team = f"team AS (SELECT ARRAY({others}) AS ids)"
-        built = _statements[level] = (
-            f"WITH {repository.submitted_ctes(h)}, "
-            f"clock AS ({_CLOCK} {h('clock_attempts')}::int, created_at, created_at FROM r), {team}, "
+        others = f"SELECT user_id FROM ({team}) t WHERE user_id <> {h('actor')}::bigint"
+        rules = write_rules(notices.CREATED, Urgency.NORMAL, utcnow())
+        built = _statements[(level, wechat_leg)] = (
+            f"WITH {repository.submitted_ctes(h, report)}, clock AS ({_CLOCK}), "
+            f"team AS (SELECT ARRAY({others}) AS ids), "
             + hotpath.notification_ctes(
                 h,
                 recipients="(SELECT ids FROM team)::bigint[]",
-                link=f"{h('link')}::text || (SELECT id FROM r)",
+                link=f"{sql.literal(notices.LINK)} || (SELECT id FROM r)",
                 data=f"{h('data')}::jsonb || jsonb_build_object('report_id', (SELECT id FROM r))",
+                kind=sql.literal(notices.CREATED),
+                urgency=sql.literal(Urgency.NORMAL),
+                dedupe="NULL::text",
+                actor=f"{h('actor')}::bigint",
+                now=f"{h('created_at')}::timestamptz",
+                may_be_silent=sql.literal(rules["may_be_silent"]),
+                wechat_leg=sql.literal(wechat_leg),
+                wechat_attempts=sql.literal(hotpath.WECHAT_ATTEMPTS),
+                push_attempts=sql.literal(hotpath.PUSH_ATTEMPTS),
             )
             + "\nSELECT id FROM r",
             h,
@@ -78,25 +93,16 @@ async def submit(
     left out of its recipients, as ``notices.created`` does."""
     values, history = new_report(fields, category=category, level=level, data=data)
     notice = notices.created_notice(category.code, level, values["description"])
-    now = values["created_at"]
-    statement, holes = _statement(level)
+    rules = write_rules(notices.CREATED, Urgency.NORMAL, values["created_at"])
+    statement, holes = _statement(level, rules["wechat_leg"])
     given = repository.submitted_params(
-        values, actor_id=actor.user_id, on_behalf_of_id=actor.on_behalf_of, data=history
+        holes, values, actor_id=actor.user_id, on_behalf_of_id=actor.on_behalf_of, data=history
     ) | {
-        "clock_attempts": OUTBOX_DEFAULT_ATTEMPTS,
         "unit": values[notices.LEVEL_UNIT[level][1]],
-        "filer": actor.user_id,
-        "kind": notices.CREATED,
         "title": notice.title,
         "body": notice.body,
-        "link": notices.LINK,
-        "urgency": Urgency.NORMAL.value,
         "data": json.dumps(notice.data, ensure_ascii=False, separators=(",", ":")),
-        "dedupe": None,
-        "now": now,
-        "wechat_attempts": hotpath.WECHAT_ATTEMPTS,
-        "push_attempts": hotpath.PUSH_ATTEMPTS,
-        **write_rules(notices.CREATED, Urgency.NORMAL, now),
+        "minute": rules["minute"],
     }
     rows = await sql.rows(statement, *holes.values(given))
     on_commit(wake_outbox)  # the notice's push is due now: a hint for the workers, after the commit

@@ -224,6 +224,18 @@ async def submit(
     return report
 
 
+# the columns every new report starts with (``submission`` writes them as literals)
+NEW_REPORT_CONSTANTS: dict[str, Any] = {
+    "status": S.SUBMITTED,
+    "version": 1,
+    "clock": Clock.ACCEPT,
+    "was_overdue": False,
+    "escalations": 0,
+    "round": 0,
+    "support_count": 0,
+}
+
+
 def new_report(
     fields: dict[str, Any], *, category: Category, level: Level, data: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -234,16 +246,10 @@ def new_report(
         **fields,
         "category": category.code,
         "category_top": category.top_code,
-        "status": S.SUBMITTED,
+        **NEW_REPORT_CONSTANTS,
         "level": level,
-        "version": 1,
-        "clock": Clock.ACCEPT,
         "due_at": due,
         "response_due_at": due,
-        "was_overdue": False,
-        "escalations": 0,
-        "round": 0,
-        "support_count": 0,
         "created_at": now,
         "updated_at": now,
     }
