@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from bench.harness import ROOT, Section, Target, fresh_pg_database, server_env, 
 from bench.loadgen import run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 EXISTING = int(os.environ.get("BENCH_REPORTS", "1000000"))
 COMMUNITIES, GRIDS = 5, 8  # per street, per community: 40 grids (土门墩 has 35)
 RESIDENTS_PER_GRID = 5
@@ -278,8 +280,10 @@ async def bulk_load(url: str, world: dict[str, Any]) -> dict[str, float]:
         started = time.monotonic()
         for row in indexes:
             await conn.execute(row["indexdef"])
-        await conn.execute("ANALYZE report")
-        await conn.execute("ANALYZE report_event")
+        # VACUUM as well: a million fresh rows would otherwise set off autovacuum in the middle of the
+        # measurement (and the first readers would write their hint bits), as in no running database.
+        await conn.execute("VACUUM (ANALYZE) report")
+        await conn.execute("VACUUM (ANALYZE) report_event")
         timings["index_s"] = round(time.monotonic() - started, 1)
     finally:
         await conn.close()
@@ -341,45 +345,51 @@ async def run() -> Section:
                 {"category": category, "description": "压测：楼道灯坏了好几天", "lat": lat, "lng": lng}
             ).encode()
 
-        def resident_headers(i: int) -> dict[str, str]:
-            return {
-                "Authorization": f"Bearer {residents[i % len(residents)]['token']}",
-                "Content-Type": "application/json",
-            }
+        # Bodies and headers made before the clock starts: the load generator shares the 2 cores, and building a
+        # JSON body per request would take CPU from the server under test (the baseline's body is a constant).
+        bodies = [report_body(i) for i in range(len(residents) * 10)]
+        resident_auth = [
+            {"Authorization": f"Bearer {r['token']}", "Content-Type": "application/json"} for r in residents
+        ]
 
         def worker_headers(i: int) -> dict[str, str]:
             return {"Authorization": f"Bearer {world['workers'][i % len(world['workers'])]}"}
 
+        # ROUNDS interleaved rounds (baseline, then submissions) with both servers up; the target is the median
+        # of the per-round ratios (a single run moves by ±10–20 % on this shared machine).
+        ratios: list[float] = []
+        submits = []
         with serving(
             "bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": "20"}
-        ) as server:
-            base = await run_load(
-                "asyncpg INSERT, FastAPI + pydantic (baseline)",
-                server.url + "/insert",
-                concurrency=64,
-                duration=DURATION,
-                method="POST",
-                body=json.dumps({"text": "压测"}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-        rows.append(base.row())
-        print(f"   baseline c=64: {base.rps:.0f} req/s p99 {base.pct(99):.1f} ms", flush=True)
-
-        with serving("backend.main:app_factory", factory=True, env=quiet_env(db)) as server:
-            submit = await run_load(
-                "POST /api/v1/reports",
-                server.url + "/api/v1/reports",
-                concurrency=64,
-                duration=DURATION,
-                method="POST",
-                body=report_body,
-                headers=resident_headers,
-            )
-            rows.append(submit.row())
-            print(
-                f"   submit c=64: {submit.rps:.0f} req/s p99 {submit.pct(99):.1f} ms {submit.statuses}",
-                flush=True,
-            )
+        ) as base_server, serving("backend.main:app_factory", factory=True, env=quiet_env(db)) as server:
+            for n in range(ROUNDS):
+                base = await run_load(
+                    f"asyncpg INSERT, FastAPI + pydantic (baseline), round {n + 1}",
+                    base_server.url + "/insert",
+                    concurrency=64,
+                    duration=DURATION,
+                    method="POST",
+                    body=json.dumps({"text": "压测"}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                submit = await run_load(
+                    f"POST /api/v1/reports, round {n + 1}",
+                    server.url + "/api/v1/reports",
+                    concurrency=64,
+                    duration=DURATION,
+                    method="POST",
+                    body=lambda i: bodies[i % len(bodies)],
+                    headers=lambda i: resident_auth[i % len(resident_auth)],
+                )
+                ratios.append(100 * submit.rps / base.rps)
+                submits.append(submit)
+                for result in (base, submit):
+                    rows.append(result.row() | {"vs_insert_%": round(100 * result.rps / base.rps, 1)})
+                print(
+                    f"   round {n + 1}: baseline {base.rps:.0f}, submit {submit.rps:.0f} req/s "
+                    f"({ratios[-1]:.1f} %) p99 {submit.pct(99):.1f} ms {submit.statuses}",
+                    flush=True,
+                )
             queue_url = server.url + "/api/v1/reports/queue?view=new&limit=20"
             queue = {}
             for concurrency in (1, 16):
@@ -408,17 +418,19 @@ async def run() -> Section:
         counts = await _counts(db)
     load_after = os.getloadavg()
 
-    ratio = 100 * submit.rps / base.rps if base.rps else 0.0
+    ratio = statistics.median(ratios)
+    p99 = max(s.pct(99) for s in submits)
     for row in rows:
-        row["vs_insert_%"] = round(100 * row["rps"] / base.rps, 1) if row["concurrency"] == 64 else None
+        row.setdefault("vs_insert_%", None)
     section.rows = rows
     section.targets = [
         Target(
-            "report submission ≥ 35 % of the FastAPI + pydantic + asyncpg single-insert baseline (c=64)",
-            f"{ratio:.0f} % ({submit.rps:.0f} vs {base.rps:.0f} req/s)",
+            "report submission ≥ 35 % of the FastAPI + pydantic + asyncpg single-insert baseline (c=64; median "
+            f"of {ROUNDS} interleaved rounds)",
+            f"{ratio:.1f} % (rounds: {', '.join(f'{r:.1f}' for r in ratios)})",
             ratio >= 35,
         ),
-        Target("report submission p99 ≤ 150 ms (c=64)", f"{submit.pct(99):.1f} ms", submit.pct(99) <= 150),
+        Target("report submission p99 ≤ 150 ms (c=64; the worst round)", f"{p99:.1f} ms", p99 <= 150),
         Target(
             "grid worker's queue p99 ≤ 30 ms (1M reports; one client)",
             f"{queue[1].pct(99):.1f} ms",
@@ -433,13 +445,15 @@ async def run() -> Section:
     section.notes = [
         f"Machine load average (1/5/15 min) {load_before[0]:.1f}/{load_before[1]:.1f}/{load_before[2]:.1f} before "
         f"the run and {load_after[0]:.1f}/{load_after[1]:.1f}/{load_after[2]:.1f} after (2 cores, shared).",
+        f"Submission: {ROUNDS} interleaved rounds (baseline, then submissions, both servers up), the median of "
+        "the per-round ratios as the target; request bodies and headers are made before the clock starts. "
         f"{DURATION:.0f} s per case after a 1 s warm-up, one uvicorn process (uvloop, httptools) for Jinlin and for "
         "the baseline, PostgreSQL pool 20 for both, Redis bus, no outbox worker running during the measurement "
         "(its events wait in the table), no access log. The load generator, PostgreSQL and the server share the "
         "machine's 2 cores with other engineers' test runs: compare the ratios of this run, not absolute numbers.",
         f"Existing data: {EXISTING:,} reports over two years in {COMMUNITIES * GRIDS} grids of {COMMUNITIES} "
         f"communities (≈{EXISTING // (COMMUNITIES * 24):,} per community-month), one history row each, loaded with "
-        f"COPY in {timings['load_s']} s and indexed in {timings['index_s']} s. After the run: {counts}.",
+        f"COPY in {timings['load_s']} s and indexed and vacuumed in {timings['index_s']} s. After the run: {counts}.",
         "Each submission: bearer token and session check, body validation, routing by point-in-polygon (grid "
         "polygons cached in the process), then ONE statement (backend/reports/submission.py, ADR 26) that "
         "writes the report, its history row, its clock's outbox row and the notice to the grid's worker and "
