@@ -26,6 +26,8 @@ _INSERT = (
     "INSERT INTO outbox_event (kind, payload, dedupe_key, status, run_at, attempts, max_attempts,"
     " created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, 0, $5, $6, $7) RETURNING id"
 )
+
+
 def _new_event(event_id: int, kind: str, payload: dict[str, Any], dedupe_key: str | None, run_at: datetime,
                max_attempts: int, now: datetime) -> OutboxEvent:
     """The row just inserted, as a model, from the values we sent (``sql.as_stored``)."""
@@ -35,9 +37,11 @@ def _new_event(event_id: int, kind: str, payload: dict[str, Any], dedupe_key: st
     ))
 
 
-# At most one hint per WAKE_GAP_SECONDS: under load every request would otherwise publish one (a Redis round
-# trip and a task each), and one hint wakes every worker anyway. A commit that lands while a hint is being
-# published, or during the gap after it, gets another hint at the gap's end: no commit waits for the poll.
+# At most one hint per WAKE_GAP_SECONDS: under load every write with a side effect due now would otherwise
+# publish one (a Redis round trip and a task each), and one hint wakes every worker anyway. A commit that
+# lands while a hint is on its way, or in the gap after it, gets one more at the gap's end: none waits for the
+# poll. Measured (foundation benchmark, 2026-12-07): write 44–47 % of the baseline without the gap, 50–56 %
+# with it; the notifications benchmark's commit → socket p50 stays within 7 ms (target 15).
 WAKE_GAP_SECONDS = 0.005
 _wake_pending: asyncio.Task[None] | None = None
 _wake_again = False
@@ -61,7 +65,7 @@ async def _publish_wake() -> None:
 
 async def wake() -> None:
     """Tell workers there is work, after a commit. Never waits for the bus; a burst of commits shares hints
-    (one PUBLISH per ``WAKE_GAP_SECONDS`` at most, and one after the last commit of the burst)."""
+    (at most one PUBLISH per ``WAKE_GAP_SECONDS``, and one after the burst's last commit)."""
     global _wake_pending, _wake_again
     if _wake_pending is None:
         _wake_pending = asyncio.create_task(_publish_wake())
