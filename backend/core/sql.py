@@ -70,6 +70,9 @@ class Holes:
             number = self._number[name] = len(self.names)
         return f"${number}"
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._number
+
     def values(self, given: dict[str, Any]) -> list[Any]:
         """The parameters in placeholder order; a name without a value is a bug and raises ``KeyError``."""
         return [given[name] for name in self.names]

@@ -91,28 +91,21 @@ def submitted_params(holes: sql.Holes, values: dict[str, Any], *, actor_id: int 
                      on_behalf_of_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
     """The values of ``submitted_ctes``'s placeholders (those ``holes`` handed out), by name."""
     return {
-        **{c: _db(values[c]) for c in NEW_REPORT_COLUMNS if c in holes.names},
+        **{c: _db(values[c]) for c in NEW_REPORT_COLUMNS if c in holes},
         "actor": actor_id,
         "on_behalf": on_behalf_of_id,
         "history": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
     }
 
-
-_SUBMIT_HOLES = sql.Holes()
-_INSERT_WITH_EVENT = f"WITH {submitted_ctes(_SUBMIT_HOLES)} SELECT * FROM r"
 _INSERT_EVENT = f"{_SUBMIT_EVENT} VALUES ($1, 'submit', $2, $3, NULL, $4, NULL, $5, NULL, $6, TRUE, TRUE, $7)"
 
 
 async def insert_submitted(
     values: dict[str, Any], *, actor_id: int | None, on_behalf_of_id: int | None, data: dict[str, Any]
 ) -> Report:
-    """A new report and its ``submit`` history row; returns the report as stored."""
-    if not sql.is_sqlite():
-        given = submitted_params(
-            _SUBMIT_HOLES, values, actor_id=actor_id, on_behalf_of_id=on_behalf_of_id, data=data
-        )
-        rows = await sql.fetch(_INSERT_WITH_EVENT, *_SUBMIT_HOLES.values(given))
-        return Report._init_from_db(**rows[0])
+    """A new report and its ``submit`` history row, statement by statement; returns the report as stored.
+    SQLite's path (``workflow.submit``); PostgreSQL files in one statement (``submission``), and its test
+    files through here too, as the reference the one statement must match."""
     params = [_db(values[c]) for c in NEW_REPORT_COLUMNS]
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     report = Report._init_from_db(**(await sql.fetch(_INSERT_REPORT, *params))[0])
