@@ -11,6 +11,7 @@ import re
 from enum import Enum
 from typing import Any, TypeVar
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import get_connections
 
 M = TypeVar("M")
@@ -48,6 +49,11 @@ async def execute(sql: str, *params: Any) -> int:
 
 def is_sqlite() -> bool:
     return get_connections().get("default").capabilities.dialect == "sqlite"
+
+
+def in_transaction() -> bool:
+    """Whether a statement sent now runs inside a transaction (``atomic()``) rather than in autocommit."""
+    return isinstance(get_connections().get("default"), TransactionalDBClient)
 
 
 class Holes:

@@ -29,10 +29,11 @@ from collections import Counter
 from functools import cache
 
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from backend.core.db import atomic
 from backend.core.errors import Conflict
+from backend.core.sql import in_transaction
 from backend.core.timeutil import utcnow
 from backend.ledger import repository
 from backend.ledger.exceptions import (
@@ -120,7 +121,7 @@ async def post(
 
     ``place`` is where it happened, or the owner of one of the legs whose account's place it takes (a
     redemption happens where its store is)."""
-    legs = sorted(_checked(legs), key=_lock_order)
+    legs = in_lock_order(legs)
     link_type, link_id = (link[0], str(link[1])) if link else (None, None)
     place_leg = None
     if isinstance(place, Owner):
@@ -175,37 +176,54 @@ async def _post_statement_by_statement(head: list[object], legs: list[Leg]) -> A
 _CALL = "SELECT * FROM ledger_post(" + ", ".join(f"${i}" for i in range(1, 19)) + ")"
 
 
+def leg_arrays(legs: list[Leg]) -> list[list[object]]:
+    """``ledger_post``'s five leg arrays (owner kinds, owner ids, currencies, amounts, earning) for ``legs``,
+    which must be checked and in lock order (``in_lock_order``)."""
+    return [[leg.owner.kind.value for leg in legs], [leg.owner.id for leg in legs],
+            [leg.currency.value for leg in legs], [leg.amount for leg in legs], [leg.earning for leg in legs]]
+
+
+def in_lock_order(legs: list[Leg]) -> list[Leg]:
+    """``legs`` checked (non-zero integers summing to zero per currency, one per account) and sorted in the
+    one global order every posting locks accounts in."""
+    return sorted(_checked(legs), key=_lock_order)
+
+
+async def judge_refusal(exc: Exception, legs: list[Leg]) -> None:
+    """What a ``ledger_post`` refusal means (``legs`` as sent): LG002 (below the floor, judged by the call
+    while it held the key) raises ``InsufficientBalance``; LG001 (no account) opens it, and the caller calls
+    again; anything else is raised again.
+
+    After LG001 nothing here may decide a refusal: the call has let go of the key, and a concurrent post with
+    the same key may have posted since. Opening the account is a no-op if a concurrent posting did; the next
+    call claims the key or replays that post."""
+    state = getattr(exc, "sqlstate", None)
+    if state == "LG002":
+        position, balance, min_balance = (int(part) for part in exc.detail.split())  # type: ignore[attr-defined]
+        raise _insufficient(legs[position - 1], balance, min_balance) from None
+    if state != "LG001":
+        raise exc
+    leg = legs[int(exc.detail) - 1]  # type: ignore[attr-defined]
+    await open_account(leg.owner, leg.currency)
+
+
 async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: list[Leg],
                             place_leg: int | None) -> Applied:
     """PostgreSQL: the same steps in one call of ``ledger_post`` (migrations 0002, 0003), atomic by itself.
     Inside a caller's transaction it runs in a savepoint, so that a refused leg does not abort the caller's work.
-
-    The call judges a refused leg itself, before it lets go of the key: LG002 is a balance below its floor
-    (``InsufficientBalance``), LG001 a missing account, opened here before calling again."""
+    A refusal is judged by ``judge_refusal``."""
     import asyncpg
 
-    args = [*head, [leg.owner.kind.value for leg in legs], [leg.owner.id for leg in legs],
-            [leg.currency.value for leg in legs], [leg.amount for leg in legs], [leg.earning for leg in legs],
-            place_leg]
+    args = [*head, *leg_arrays(legs), place_leg]
     for _ in range(len(legs) + 5):  # a retry follows an account opened (here, or concurrently) meanwhile
         try:
-            if isinstance(conn, TransactionalDBClient):
+            if in_transaction():
                 async with atomic():
                     rows = await connections.get("default").execute_query_dict(_CALL, args)
             else:
                 rows = await conn.execute_query_dict(_CALL, args)
         except asyncpg.PostgresError as exc:
-            state = getattr(exc, "sqlstate", None)
-            if state == "LG002":  # below the floor, judged by the call while it held the key
-                position, balance, min_balance = (int(part) for part in exc.detail.split())
-                raise _insufficient(legs[position - 1], balance, min_balance) from None
-            if state != "LG001":
-                raise
-            # No account (or one that kept changing). Nothing here may decide a refusal: the call has let go
-            # of the key, and a concurrent post with the same key may have posted since. Open the account (a
-            # no-op if a concurrent posting did) and call again, which claims the key or replays that post.
-            leg = legs[int(exc.detail) - 1]
-            await open_account(leg.owner, leg.currency)
+            await judge_refusal(exc, legs)
             continue
         if not rows:
             return None
@@ -242,14 +260,17 @@ async def open_account(
 ) -> None:
     """Open ``owner``'s account in ``currency`` unless it exists (race-free: ON CONFLICT DO NOTHING).
 
-    A person's floor is minus their home community's credit limit; an issuer is unbounded; a store and an
-    escrow account never go below zero. Stores are opened only by ``open_store_account`` (with their unit)."""
+    A person's floor is minus their home community's credit limit; an issuer is unbounded; a store, an
+    escrow and a person's hold account never go below zero. Stores are opened only by ``open_store_account``
+    (with their unit)."""
     if owner.kind is OwnerKind.STORE and unit is None:
         raise StoreNotFound(detail={"store_id": owner.id})
     place = Place()
     if owner.kind is OwnerKind.USER:
         rules = await for_community(await repository.home_community_id(owner.id))
         min_balance: int | None = -rules.credit_limit(currency)
+    elif owner.kind is OwnerKind.HOLD:  # a person's, placed as their own account is (nowhere: scoped by person)
+        min_balance, name = 0, name or "冻结积分"
     else:
         unit = unit or await OrgUnit.get(id=owner.id)
         place = Place.of(unit)
@@ -257,7 +278,7 @@ async def open_account(
         name = name or f"{unit.name}{'发行账户' if owner.kind is OwnerKind.ISSUER else '冻结账户'}"
     conn = connections.get("default")
     await conn.execute_query(sql("open_account", conn.capabilities.dialect), [
-        owner.kind.value, owner.id, currency.value, min_balance, name, True,
+        owner.kind.value, owner.id, currency.value, min_balance, name, owner.kind is not OwnerKind.HOLD,
         place.street_id, place.community_id, place.grid_id, place.compound_id, utcnow(),
     ])
 

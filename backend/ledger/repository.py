@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from backend.core import sql
 from backend.ledger.types import Owner, PostedEntry
 from backend.models.ledger import (
+    PERSONAL,
     Account,
     AwardStatus,
     Currency,
@@ -80,7 +81,7 @@ def visible_accounts(scope: Scope) -> QuerySet[Account]:
         return Account.all()
     people = Subquery(scoped_users(scope).values("id"))
     return Account.filter(
-        Q(owner_kind=OwnerKind.USER, owner_id__in=people) | (~Q(owner_kind=OwnerKind.USER) & scope.q())
+        Q(owner_kind__in=PERSONAL, owner_id__in=people) | (~Q(owner_kind__in=PERSONAL) & scope.q())
     )
 
 

@@ -33,7 +33,7 @@ from backend.ledger.exceptions import (
 )
 from backend.ledger.posting import open_account, post
 from backend.ledger.rules import TaskKind
-from backend.ledger.types import Leg, Owner, Place, Posted, PostedEntry, escrow, issuer, store, user
+from backend.ledger.types import Leg, Owner, Place, Posted, PostedEntry, escrow, hold, issuer, store, user
 from backend.models.ledger import (
     Account,
     AwardStatus,
@@ -49,9 +49,9 @@ from backend.users.merge import on_user_merged
 
 __all__ = [
     "Leg", "Owner", "Place", "Posted", "TaskKind", "award", "approve_award", "community_of", "earn_activity",
-    "earn_service", "escrow", "gift_hours", "issuer", "open_store_account", "pay_service", "post",
-    "preview_redemption", "redeem", "redeem_reserved", "reject_award", "release_reserved", "reserve_points",
-    "reverse", "store", "user",
+    "earn_service", "escrow", "gift_hours", "hold", "issuer", "open_store_account", "pay_service", "post",
+    "preview_redemption", "redeem", "redeem_reserved", "reject_award", "release_reserved", "reserve_key",
+    "reserve_legs", "reserve_points", "reserve_reason", "reverse", "store", "user",
 ]
 
 LEDGER_READERS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.ADMIN)
@@ -323,20 +323,37 @@ async def redeem(
     )
 
 
+def reserve_legs(user_id: int, points: int) -> list[Leg]:
+    """An order's reserve transfer: the person's points to their own hold account (ADR 27). Only that
+    person's rows are locked, so orders of different people never queue on a shared account."""
+    return [Leg(user(user_id), Currency.POINT, -points), Leg(hold(user_id), Currency.POINT, points)]
+
+
+def reserve_reason(order_id: int | str) -> str:
+    return f"订单 #{order_id} 冻结积分"
+
+
+def reserve_key(order_id: int | str) -> str:
+    """The reserve transfer's idempotency key: one reservation per order."""
+    return f"order:{order_id}:reserve"
+
+
 async def reserve_points(
     user_id: int, points: int, *, community: OrgUnit, order_id: int, actor_id: int | None
 ) -> Posted:
-    """Hold points for an order (下单冻结): they move to the community's escrow until the order settles."""
+    """Hold points for an order (下单冻结): they move to the person's hold account until the order settles.
+    (On PostgreSQL an order reserves inside its own statement, ``store_order_hold``, with these same legs,
+    reason and key.)"""
     return await post(
-        TransferKind.RESERVE, [Leg(user(user_id), Currency.POINT, -points), Leg(escrow(community.id), Currency.POINT, points)],
-        reason=f"订单 #{order_id} 冻结积分", place=Place.of(community), actor_id=actor_id,
-        idempotency_key=f"order:{order_id}:reserve", link=("order", order_id),
+        TransferKind.RESERVE, reserve_legs(user_id, points),
+        reason=reserve_reason(order_id), place=Place.of(community), actor_id=actor_id,
+        idempotency_key=reserve_key(order_id), link=("order", order_id),
     )
 
 
 async def _reservation(order_id: int) -> tuple[Transfer, list[PostedEntry]]:
-    """The reserve transfer of an order and its entries (the payer's debit, the escrow's credit)."""
-    reserve = await repository.transfer_by_key(f"order:{order_id}:reserve")
+    """The reserve transfer of an order and its entries (the payer's debit, the holding account's credit)."""
+    reserve = await repository.transfer_by_key(reserve_key(order_id))
     if reserve is None:
         raise NothingReserved(detail={"order_id": order_id})
     return reserve, await repository.posted_entries(reserve.id)
@@ -345,11 +362,10 @@ async def _reservation(order_id: int) -> tuple[Transfer, list[PostedEntry]]:
 async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int | None, reason: str,
                   reservation: tuple[Transfer, list[PostedEntry]] | None = None) -> Posted:
     reserve, entries = reservation or await _reservation(order_id)
-    held = next(e for e in entries if e.amount > 0)
-    community_id, points = held.owner.id, held.amount
+    held = next(e for e in entries if e.amount > 0)  # the person's hold account (a community's escrow before ADR 27)
     try:
         return await post(
-            kind, [Leg(escrow(community_id), Currency.POINT, -points), Leg(to, Currency.POINT, points)],
+            kind, [Leg(held.owner, Currency.POINT, -held.amount), Leg(to, Currency.POINT, held.amount)],
             reason=reason, place=Place.of(reserve), actor_id=actor_id, idempotency_key=f"order:{order_id}:settle",
             link=("order", order_id),
         )

@@ -24,7 +24,7 @@ from backend.ledger.schemas import (
     TransferOut,
 )
 from backend.ledger.types import Posted, PostedEntry, user
-from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer, TransferKind
+from backend.models.ledger import PERSONAL, Account, Currency, Entry, OwnerKind, Transfer, TransferKind
 from backend.models.org import OrgUnit
 from backend.org.scope import unit_scope
 
@@ -62,10 +62,11 @@ async def transfers_out(transfers: list[Transfer]) -> list[TransferOut]:
 
 
 async def accounts_out(accounts: list[Account]) -> list[AccountOut]:
-    people = await repository.users_by_id([a.owner_id for a in accounts if a.owner_kind == OwnerKind.USER])
+    people = await repository.users_by_id([a.owner_id for a in accounts if a.owner_kind in PERSONAL])
     out = []
     for a in accounts:
-        name = people[a.owner_id].name if a.owner_kind == OwnerKind.USER and a.owner_id in people else a.name
+        person = people.get(a.owner_id) if a.owner_kind in PERSONAL else None
+        name = a.name if person is None else person.name if a.owner_kind == OwnerKind.USER else f"{person.name}（冻结）"
         out.append(AccountOut(
             id=a.id, owner_kind=OwnerKind(a.owner_kind), owner_id=a.owner_id, owner_name=name,
             currency=Currency(a.currency), balance=a.balance, min_balance=a.min_balance, earned=a.earned,

@@ -31,6 +31,10 @@ def escrow(community_id: int) -> Owner:
     return Owner(OwnerKind.ESCROW, community_id)
 
 
+def hold(user_id: int) -> Owner:
+    return Owner(OwnerKind.HOLD, user_id)
+
+
 @dataclass(frozen=True)
 class Leg:
     owner: Owner

@@ -34,7 +34,13 @@ class OwnerKind(StrEnum):
     USER = "user"  # a person (volunteer, resident)
     ISSUER = "issuer"  # a community's issuing account: the counterparty of earned hours and allowances
     STORE = "store"  # an 爱心超市 (opened by the store domain with its own id)
-    ESCROW = "escrow"  # a community's holding account for points reserved by orders not yet settled
+    # A community's holding account for points reserved by orders not yet settled: orders placed before ADR 27
+    # (2026-12-07) still settle from it; new orders hold in the person's own ``HOLD`` account.
+    ESCROW = "escrow"
+    HOLD = "hold"  # a person's points reserved by their orders not yet settled (floor 0; owner id = user id)
+
+
+PERSONAL = (OwnerKind.USER, OwnerKind.HOLD)  # accounts owned by a person (owner id = user id): scoped by person
 
 
 class TransferKind(StrEnum):

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from backend.config import Settings
-from backend.core import audit
-from backend.core.db import atomic
-from backend.core.errors import InvalidTransition
+from backend.core import audit, sql
+from backend.core.db import atomic, on_commit
+from backend.core.errors import Conflict, InvalidTransition
 from backend.core.timeutil import to_local, utcnow
+from backend.ledger import posting as ledger_posting
 from backend.ledger import service as ledger
 from backend.models.org import Household
 from backend.models.store import (
@@ -36,6 +39,8 @@ from backend.models.store import (
     StoreItem,
 )
 from backend.models.user import User
+from backend.outbox import service as outbox
+from backend.outbox.service import wake as wake_outbox
 from backend.store import repository
 from backend.store.exceptions import (
     ItemNotFound,
@@ -45,9 +50,9 @@ from backend.store.exceptions import (
     OutOfStock,
 )
 from backend.store.places import place_of
-from backend.store.repository import OrderContext
+from backend.store.repository import LOW_STOCK_EVENT, OrderContext
 from backend.store.schemas import OrderIn, OrderLineOut, OrderOut
-from backend.store.service import _movement, warn_if_low
+from backend.store.service import _movement
 
 S = OrderStatus
 ORDER_EDGES = {
@@ -170,9 +175,7 @@ async def place(
     delivery its task; the points reserved through the ledger (the person's account, then the community's
     escrow); the stock held, items in id order. Cancelling takes them in the same order, so no two
     transactions wait on each other in a cycle, and the hot rows (escrow, items) stay locked only for the last
-    statements before the commit."""
-    from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
-
+    statements before the commit. On PostgreSQL it is one statement (``_place_at_once``, ADR 27)."""
     store, household = ctx.store, ctx.household
     assert store is not None and ctx.community is not None
     lines = _checked_lines(ctx, body)
@@ -182,6 +185,26 @@ async def place(
         if item.monthly_limit is not None and qty > item.monthly_limit:
             raise _over_limit(item)
     new = _new_order(store, household, resident, body, lines, actor_id=actor_id)
+    if sql.is_sqlite():
+        order, task_id = await _place_step_by_step(settings, ctx, new, lines, actor_id=actor_id)
+    else:
+        order, task_id = await _place_at_once(settings, ctx, new, lines, actor_id=actor_id)
+    out_lines = [
+        OrderLine(order_id=order.id, item_id=i, name=n, qty=q, price_points=p) for i, n, q, p in new.lines
+    ]
+    return Placed(order, out_lines, task_id)
+
+
+async def _place_step_by_step(
+    settings: Settings, ctx: OrderContext, new: repository.NewOrder, lines: list[tuple[StoreItem, int]],
+    *, actor_id: int,
+) -> tuple[Order, int | None]:
+    """SQLite (and the reference the PostgreSQL statement is tested against): one transaction, rows in the
+    order ``place`` describes, a refusal raised as it is found."""
+    from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
+
+    store, household, community = ctx.store, ctx.household, ctx.community
+    assert store is not None and community is not None
     task_id = None
     async with atomic():
         order, taken = await repository.insert_order(new)
@@ -190,24 +213,87 @@ async def place(
         )
         if over is not None:
             raise _over_limit(over)
-        if body.fulfilment is Fulfilment.DELIVERY:
+        if new.fulfilment == Fulfilment.DELIVERY:
             assert household is not None
             task_id = await tasks.open_delivery_task(
                 settings, order, store, household, ctx.home, actor_id=actor_id
             )
         if new.total_points > 0:
             await ledger.reserve_points(
-                resident.id, new.total_points, community=ctx.community, order_id=order.id, actor_id=actor_id
+                new.resident_id, new.total_points, community=community, order_id=order.id, actor_id=actor_id
             )
         for item, qty in lines:
             row = await repository.hold(item.id, store.id, qty)
             if row is None:
-                raise OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": qty})
-            await warn_if_low(item, row["stock"] + qty, row["stock"], row["low_stock_at"])
-    out_lines = [
-        OrderLine(order_id=order.id, item_id=i, name=n, qty=q, price_points=p) for i, n, q, p in new.lines
+                raise _out_of_stock(item, qty)
+            if row["stock"] <= row["low_stock_at"] < row["stock"] + qty:
+                await outbox.enqueue(LOW_STOCK_EVENT, {
+                    "item_id": item.id, "before": row["stock"] + qty, "after": row["stock"],
+                    "low_stock_at": row["low_stock_at"],
+                }, run_at=new.created_at)
+    return order, task_id
+
+
+async def _place_at_once(
+    settings: Settings, ctx: OrderContext, new: repository.NewOrder, lines: list[tuple[StoreItem, int]],
+    *, actor_id: int,
+) -> tuple[Order, int | None]:
+    """PostgreSQL: the order in one statement (``repository.place_at_once``, ADR 27). A pickup order outside
+    any transaction runs in autocommit: one round trip, committed before the answer. A delivery order opens
+    its task in the same transaction, after the statement (the task needs the order's id); an order placed
+    inside a caller's transaction runs in a savepoint. A refusal rolls the statement back whole; a missing
+    ledger account is opened and the statement sent again."""
+    from backend.tasks import service as tasks  # noqa: PLC0415 - tasks import orders too
+
+    store, household, community = ctx.store, ctx.household, ctx.community
+    assert store is not None and community is not None
+    legs = ledger_posting.in_lock_order(
+        ledger.reserve_legs(new.resident_id, new.total_points)
+    ) if new.total_points > 0 else []
+    place = ledger.Place.of(community)
+    reserve = [
+        ledger.reserve_reason("%s"), ledger.reserve_key("%s"),
+        place.street_id, place.community_id, place.grid_id, place.compound_id,
+        *(ledger_posting.leg_arrays(legs) if legs else [[], [], [], [], []]),
     ]
-    return Placed(order, out_lines, task_id)
+    delivery = new.fulfilment == Fulfilment.DELIVERY
+    for _ in range(len(legs) + 3):  # a retry follows a ledger account opened meanwhile
+        try:
+            if delivery or sql.in_transaction():
+                async with atomic():
+                    order, low = await repository.place_at_once(new, reserve)
+                    task_id = None
+                    if delivery:
+                        assert household is not None
+                        task_id = await tasks.open_delivery_task(
+                            settings, order, store, household, ctx.home, actor_id=actor_id
+                        )
+                    if low:
+                        on_commit(wake_outbox)
+            else:
+                order, low = await repository.place_at_once(new, reserve)
+                task_id = None
+                if low:
+                    on_commit(wake_outbox)
+        except asyncpg.PostgresError as exc:
+            await _judge(exc, lines, legs)
+            continue
+        return order, task_id
+    raise Conflict("下单繁忙，请重试")
+
+
+async def _judge(exc: Exception, lines: list[tuple[StoreItem, int]], legs: list[ledger.Leg]) -> None:
+    """The order statement's refusal as the step-by-step path would have raised it."""
+    state = getattr(exc, "sqlstate", None)
+    if state in ("ST001", "ST002"):
+        item_id = int(exc.detail)  # type: ignore[attr-defined]
+        item, qty = next((item, qty) for item, qty in lines if item.id == item_id)
+        raise (_out_of_stock(item, qty) if state == "ST001" else _over_limit(item)) from None
+    await ledger_posting.judge_refusal(exc, legs)  # LG002 raises; LG001 opens the account; others re-raise
+
+
+def _out_of_stock(item: StoreItem, qty: int) -> OutOfStock:
+    return OutOfStock(f"「{item.name}」库存不足", detail={"item_id": item.id, "requested": qty})
 
 
 async def _return_lines(

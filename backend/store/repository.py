@@ -22,6 +22,7 @@ from backend.core.timeutil import utcnow
 from backend.models.org import Household, OrgUnit
 from backend.models.store import HouseholdQuota, Order, StockMovement, Store, StoreItem
 from backend.org.scope import Scope
+from backend.outbox.service import OUTBOX_DEFAULT_ATTEMPTS
 
 _HOLD = (
     "UPDATE store_item SET stock = stock - $1, held = held + $2, updated_at = $3 "
@@ -283,15 +284,21 @@ _AUDIT = (
     "INSERT INTO audit_log (actor_id, on_behalf_of_id, action, object_type, object_id, detail, request_id,"
     " created_at)"
 )
-# PostgreSQL: everything in one statement (data-modifying CTEs). The quota rows are upserted: a new row takes
+# PostgreSQL: the whole order in one statement (data-modifying CTEs; ADR 27), in the order the step-by-step
+# path takes its rows: the order, its lines, history and audit rows; the quota rows, upserted (a new row takes
 # the quantity if it is within the item's limit, an existing one only while ``used + qty`` stays within it,
-# decided under the row lock (a concurrent order of the same household waits on the unique key, then sees the
-# winner's ``used``). The limit is the item's as stored now. Rows are taken in item id order, as everywhere.
+# decided under the row lock: a concurrent order of the same household waits on the unique key, then sees the
+# winner's ``used``; the limit is the item's as stored now); then, last, ``store_order_hold`` (migration
+# delivery/0002): the quota verdict, the points reserved through ``ledger_post`` and the stock held, items in
+# id order, any refusal raised so that nothing of the order stays. The hot rows (the community's escrow, the
+# items) are locked only for the rest of the statement and its commit. An item falling to its alert level
+# queues ``store.low_stock`` in the same statement.
 _QUOTA_WITHIN = (
     "ON CONFLICT (holder, item_id, month) DO UPDATE SET used = hq.used + EXCLUDED.used"
     " WHERE hq.used + EXCLUDED.used <= (SELECT monthly_limit FROM store_item WHERE id = EXCLUDED.item_id)"
     " RETURNING item_id"
 )
+LOW_STOCK_EVENT = "store.low_stock_check"  # the outbox job; the notification it sends is "store.low_stock"
 _PLACE_PG = (
     f"WITH o AS ({_INSERT_ORDER}),"
     " l AS (INSERT INTO store_order_line (order_id, item_id, name, qty, price_points)"
@@ -306,9 +313,18 @@ _PLACE_PG = (
     " q AS (INSERT INTO store_household_quota AS hq (holder, item_id, month, used)"
     " SELECT o.quota_holder, u.item_id, o.month, u.qty FROM o"
     " CROSS JOIN unnest($24::bigint[], $25::int[]) AS u(item_id, qty) JOIN store_item i ON i.id = u.item_id"
-    f" WHERE u.qty <= i.monthly_limit ORDER BY u.item_id {_QUOTA_WITHIN})"
-    " SELECT o.*, ARRAY(SELECT item_id FROM q) AS quota_taken FROM o"
-)
+    f" WHERE u.qty <= i.monthly_limit ORDER BY u.item_id {_QUOTA_WITHIN}),"
+    " h AS (SELECT s.* FROM o, LATERAL store_order_hold(o.id, o.store_id, $16::bigint[], $18::int[],"
+    " $24::bigint[], ARRAY(SELECT item_id FROM q), o.created_at, format($26::text, o.id), o.placed_by_id,"
+    " format($27::text, o.id), $28::bigint, $29::bigint, $30::bigint, $31::bigint, $32::text[],"
+    " $33::bigint[], $34::text[], $35::bigint[], $36::boolean[]) AS s),"
+    " w AS (INSERT INTO outbox_event (kind, payload, dedupe_key, status, run_at, attempts, max_attempts,"
+    f" created_at, updated_at) SELECT '{LOW_STOCK_EVENT}', jsonb_build_object('item_id', out_item, 'before',"
+    " out_stock + out_qty, 'after', out_stock, 'low_stock_at', out_low_stock_at), NULL, 'pending',"
+    " o.created_at, 0, {attempts}, o.created_at, o.created_at FROM h, o"
+    " WHERE out_stock <= out_low_stock_at AND out_stock + out_qty > out_low_stock_at RETURNING id)"
+    " SELECT o.*, (SELECT count(*) FROM w) AS low_stock_events FROM o"
+).replace("{attempts}", str(OUTBOX_DEFAULT_ATTEMPTS))
 _EVENT = (
     "INSERT INTO store_order_event (order_id, from_status, to_status, actor_id, on_behalf_of_id, created_at)"
     " VALUES ($1, NULL, 'confirmed', $2, $3, $4)"
@@ -327,12 +343,9 @@ def _lines_sql(n: int) -> str:
     return f"INSERT INTO store_order_line (order_id, item_id, name, qty, price_points) VALUES {rows}"
 
 
-async def insert_order(new: NewOrder) -> tuple[Order, set[int]]:
-    """Write the order, its lines, its first history row, the audit row and the monthly quota of its limited
-    lines (in the caller's transaction). Returns the order as stored and the ids of the limited items whose
-    quota was taken (any other limited item is over the household's limit: the caller refuses the order)."""
+def _head(new: NewOrder) -> list[object]:
     p = new.place
-    head = [
+    return [
         new.store_id,
         new.resident_id,
         new.household_id,
@@ -349,27 +362,48 @@ async def insert_order(new: NewOrder) -> tuple[Order, set[int]]:
         new.created_at,
         new.created_at,
     ]
-    detail = json.dumps({"total_points": new.total_points, "fulfilment": new.fulfilment}, ensure_ascii=False)
-    if not sql.is_sqlite():
-        ids, names, qtys, prices = (list(col) for col in zip(*new.lines, strict=True))
-        limited = [list(col) for col in zip(*new.limited, strict=True)] or [[], []]
-        row = (
-            await sql.fetch(
-                _PLACE_PG,
-                *head,
-                ids,
-                names,
-                qtys,
-                prices,
-                new.on_behalf_of_id,
-                new.on_behalf_of_id,
-                detail,
-                request_id_var.get(),
-                *limited,
-            )
-        )[0]
-        taken = set(row.pop("quota_taken"))
-        return Order._init_from_db(**row), taken
+
+
+def _audit_detail(new: NewOrder) -> str:
+    return json.dumps({"total_points": new.total_points, "fulfilment": new.fulfilment}, ensure_ascii=False)
+
+
+async def place_at_once(new: NewOrder, reserve: list[object]) -> tuple[Order, int]:
+    """PostgreSQL: the whole order in one statement (``_PLACE_PG``), in the caller's transaction if any.
+    ``reserve`` is the reserve transfer's part of ``store_order_hold``'s arguments: the reason and key as
+    ``format`` templates of the order id, the community's place (street, community, grid, compound) and the
+    ledger's five leg arrays (all empty when the order costs nothing). Returns the order as stored and how
+    many low-stock events it queued. A refusal is raised as the database's error: ST001 (stock), ST002
+    (monthly limit), LG001 / LG002 (``ledger.posting.judge_refusal``)."""
+    ids, names, qtys, prices = (list(col) for col in zip(*new.lines, strict=True))
+    limited = [list(col) for col in zip(*new.limited, strict=True)] or [[], []]
+    row = (
+        await sql.fetch(
+            _PLACE_PG,
+            *_head(new),
+            ids,
+            names,
+            qtys,
+            prices,
+            new.on_behalf_of_id,
+            new.on_behalf_of_id,
+            _audit_detail(new),
+            request_id_var.get(),
+            *limited,
+            *reserve,
+        )
+    )[0]
+    low = row.pop("low_stock_events")
+    return Order._init_from_db(**row), low
+
+
+async def insert_order(new: NewOrder) -> tuple[Order, set[int]]:
+    """Step by step (SQLite; on PostgreSQL the reference ``place_at_once`` is compared with): write the order,
+    its lines, its first history row, the audit row and the monthly quota of its limited lines (in the
+    caller's transaction). Returns the order as stored and the ids of the limited items whose quota was taken
+    (any other limited item is over the household's limit: the caller refuses the order)."""
+    head = _head(new)
+    detail = _audit_detail(new)
     order = Order._init_from_db(**(await sql.fetch(_INSERT_ORDER, *head))[0])
     values = [v for item_id, name, qty, price in new.lines for v in (order.id, item_id, name, qty, price)]
     await sql.execute(_lines_sql(len(new.lines)), *values)

@@ -11,9 +11,9 @@ from tortoise.exceptions import IntegrityError, OperationalError
 
 from backend.models.audit import AuditLog
 from backend.models.ledger import Transfer, TransferKind
-from backend.models.notifications import InboxItem
+from backend.models.notifications import InboxItem, NotificationEvent
 from backend.models.store import HouseholdQuota, Order, OrderEvent, StockMovement, StoreItem
-from tests.delivery.conftest import balance, give_points
+from tests.delivery.conftest import balance, give_points, run_outbox
 
 
 async def raw(sql: str, values: list | None = None):  # type: ignore[no-untyped-def]
@@ -161,6 +161,27 @@ class TestMovements:
             )
         low = await client.get("/api/v1/store/low-stock", headers=world.headers["staff"])
         assert [i["id"] for i in low.json()] == [rice.id] and low.json()[0]["is_low"]
+        assert await InboxItem.filter(user_id=world["staff"].id, kind="store.low_stock").count() == 1
+
+    async def test_orders_taking_an_item_to_its_alert_level_warn_staff_once_a_day(
+        self, client, world, settings, bus
+    ):
+        rice = world.items["rice"]  # alert at 3
+        one_bag = {
+            "store_id": world.store.id, "fulfilment": "pickup", "lines": [{"item_id": rice.id, "qty": 1}]
+        }
+        await StoreItem.filter(id=rice.id).update(stock=5)
+        for who in ("resident", "neighbour"):  # 5 -> 4, then 4 -> 3: the second order reaches the alert level
+            resp = await client.post("/api/v1/store/orders", headers=world.headers[who], json=one_bag)
+            assert resp.status_code == 201, resp.text
+        await run_outbox(settings, bus)
+        inbox = await InboxItem.filter(user_id=world["staff"].id, kind="store.low_stock")
+        assert len(inbox) == 1
+        assert "仅剩 3" in (await NotificationEvent.get(id=inbox[0].event_id)).body
+        await StoreItem.filter(id=rice.id).update(stock=4)  # restocked, down to the level again the same day
+        resp = await client.post("/api/v1/store/orders", headers=world.headers["resident"], json=one_bag)
+        assert resp.status_code == 201, resp.text
+        await run_outbox(settings, bus)
         assert await InboxItem.filter(user_id=world["staff"].id, kind="store.low_stock").count() == 1
 
 

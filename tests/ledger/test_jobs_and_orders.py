@@ -11,6 +11,7 @@ from backend.ledger import jobs
 from backend.ledger import service as ledger
 from backend.ledger.exceptions import IdempotencyKeyConflict, InsufficientBalance, NothingReserved
 from backend.ledger.rules import CommunityRules, save
+from backend.ledger.types import Leg, escrow, user
 from backend.models.ledger import Account, Currency, Entry, OwnerKind, Transfer, TransferKind
 from backend.models.outbox import OutboxEvent
 from backend.outbox import registry
@@ -96,12 +97,15 @@ class TestOrders:
     async def test_reserve_then_redeem_moves_points_to_the_store_once(self, world, funded):
         await ledger.reserve_points(world["resident"].id, 40, community=world.community, order_id=77, actor_id=None)
         assert await balance_of(world["resident"], Currency.POINT) == 60
+        held = await Account.get(owner_kind=OwnerKind.HOLD, owner_id=world["resident"].id)
+        assert (held.balance, held.min_balance) == (40, 0)  # the person's own hold account, not a shared escrow
         await ledger.redeem_reserved(77, store_id=5, actor_id=None)
         again = await ledger.redeem_reserved(77, store_id=5, actor_id=None)
         assert again.replayed
         store = await Account.get(owner_kind=OwnerKind.STORE, owner_id=5)
-        escrow = await Account.get(owner_kind=OwnerKind.ESCROW, owner_id=world.community.id)
-        assert (store.balance, escrow.balance) == (40, 0)
+        await held.refresh_from_db()
+        assert (store.balance, held.balance) == (40, 0)
+        assert not await Account.exists(owner_kind=OwnerKind.ESCROW)
         with pytest.raises(IdempotencyKeyConflict, match="已结算"):
             await ledger.release_reserved(77, actor_id=None)
 
@@ -111,6 +115,20 @@ class TestOrders:
         assert await balance_of(world["resident"], Currency.POINT) == 100
         with pytest.raises(IdempotencyKeyConflict):
             await ledger.redeem_reserved(78, store_id=5, actor_id=None)
+
+    async def test_an_order_reserved_in_the_communitys_escrow_before_adr_27_still_settles_from_it(
+        self, world, funded
+    ):
+        resident = world["resident"].id
+        await ledger.post(  # what reserve_points posted until 2026-12-07
+            TransferKind.RESERVE,
+            [Leg(user(resident), Currency.POINT, -30), Leg(escrow(world.community.id), Currency.POINT, 30)],
+            reason="订单 #81 冻结积分", idempotency_key=ledger.reserve_key(81), link=("order", 81),
+        )
+        await ledger.release_reserved(81, actor_id=None)
+        escrow_account = await Account.get(owner_kind=OwnerKind.ESCROW, owner_id=world.community.id)
+        assert escrow_account.balance == 0 and await balance_of(world["resident"], Currency.POINT) == 100
+        assert not await Account.exists(owner_kind=OwnerKind.HOLD)
 
     async def test_reserving_more_than_the_balance_is_refused(self, world, funded):
         with pytest.raises(InsufficientBalance):

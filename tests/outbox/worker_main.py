@@ -27,7 +27,8 @@ async def main() -> None:
     worker = Worker(settings, bus)
     # The periodic jobs would be scheduled at start with their slot already due, and a test that kills this
     # process mid-run would find them leased next to its own event. Scheduling is tested in-process
-    # (test_periodic_jobs_are_enqueued_once_per_period_by_any_number_of_workers); here only the tests' events run.
+    # (test_periodic_jobs_are_enqueued_once_per_period_by_any_number_of_workers); here only the tests' events
+    # run.
     worker.schedule_periodic = _no_periodic  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, worker.stop)
