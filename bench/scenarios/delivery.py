@@ -400,11 +400,11 @@ async def run() -> Section:
         "connections first, then sends one accept on each at once; the time is from the "
         "first send to the last answer.",
         f"Orders: {RESIDENTS} residents with points (no household: the quota holder is the person), pickup "
-        "orders of one item with ample stock, all in one community: every order reserves points into the "
-        "same escrow account and holds the same item, two hot rows that serialise the orders for the "
-        "statements between the escrow's lock and the commit (docs/delivery.md). Each order writes order, "
-        "line, history and audit rows. Baseline: bench/baselines/fastapi_asyncpg_insert.py against the "
-        f"same database; {ROUNDS} rounds of {DURATION:.0f} s each, orders then baseline.",
+        "orders of one item with ample stock, all in one community: every order holds the same item, a hot "
+        "row locked from its UPDATE to the commit of the order's one statement (ADR 27; points are held in "
+        "each person's own account). Each order writes order, line, history, audit, transfer and two entry "
+        "rows and updates two accounts and the item. Baseline: bench/baselines/fastapi_asyncpg_insert.py "
+        f"against the same database; {ROUNDS} rounds of {DURATION:.0f} s each, orders then baseline.",
         "Statements per order: counted on the database connection (every statement, BEGIN, SAVEPOINT and "
         "COMMIT included) for one order through the whole app in-process (authentication included), a "
         "resident with a household; the delivery order also opens its task and queues its two outbox jobs.",

@@ -164,6 +164,20 @@ class TestSameRowsAsTheStepPath:
         assert step == once and once["transfers"] == []
 
 
+class TestTheReturnedOrder:
+    @pytest.mark.parametrize("fulfilment", ["pickup", "delivery"])
+    async def test_it_is_the_stored_row_field_by_field(self, settings, world, fulfilment):
+        returned, _ = await _place(
+            orders._place_at_once, settings, world, _body(world, fulfilment, oil=1), actor="staff"
+        )
+        stored = await Order.get(id=returned.id)
+        for name in Order._meta.fields_map:
+            if name in Order._meta.fetch_fields:
+                continue
+            assert getattr(returned, name) == getattr(stored, name), name
+        assert returned.placed_by_id == world["staff"].id and returned.status == "confirmed"
+
+
 class TestSameRefusals:
     @pytest.mark.parametrize(
         ("case", "expected"),
