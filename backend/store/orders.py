@@ -16,6 +16,7 @@ confirmed/handed_over → cancelled. Anything else is ``InvalidTransition``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -259,22 +260,16 @@ async def _place_at_once(
     delivery = new.fulfilment == Fulfilment.DELIVERY
     for _ in range(len(legs) + 3):  # a retry follows a ledger account opened meanwhile
         try:
-            if delivery or sql.in_transaction():
-                async with atomic():
-                    order, low = await repository.place_at_once(new, reserve)
-                    task_id = None
-                    if delivery:
-                        assert household is not None
-                        task_id = await tasks.open_delivery_task(
-                            settings, order, store, household, ctx.home, actor_id=actor_id
-                        )
-                    if low:
-                        on_commit(wake_outbox)
-            else:
+            async with atomic() if delivery or sql.in_transaction() else contextlib.nullcontext():
                 order, low = await repository.place_at_once(new, reserve)
                 task_id = None
+                if delivery:
+                    assert household is not None
+                    task_id = await tasks.open_delivery_task(
+                        settings, order, store, household, ctx.home, actor_id=actor_id
+                    )
                 if low:
-                    on_commit(wake_outbox)
+                    on_commit(wake_outbox)  # after the commit (at once in autocommit)
         except asyncpg.PostgresError as exc:
             await _judge(exc, lines, legs)
             continue
