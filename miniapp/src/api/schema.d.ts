@@ -4982,7 +4982,7 @@ export interface components {
          * OwnerKind
          * @enum {string}
          */
-        OwnerKind: "user" | "issuer" | "store" | "escrow";
+        OwnerKind: "user" | "issuer" | "store" | "escrow" | "hold";
         /** Page[AccountOut] */
         Page_AccountOut_: {
             /** Items */
