@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from tortoise.expressions import F
@@ -89,6 +90,14 @@ _COLUMNS = (
 )
 
 
+@lru_cache(maxsize=4096)
+def _skills(raw: str) -> tuple[str, ...]:
+    """A profile's skills as stored (a JSON list). A city's volunteers share a few dozen combinations, and a
+    wide matching wave reads hundreds of rows: decoding every row's list again cost ~1.5 ms of the 10 km
+    wave's ~9.5 ms p50 (2026-12-07, 100,000 volunteers)."""
+    return tuple(json.loads(raw) or ())
+
+
 async def _in_cells(column: str, cells: list[str], scope: Scope | None) -> list[Any]:
     """Matchable volunteers in these cells. Hand-written SQL (the hot path of matching: a few hundred rows,
     and the ORM's per-row conversion would cost more than the query); through the ORM when a scope narrows
@@ -152,8 +161,8 @@ async def nearby(
                     continue
                 d = geohash.distance_m(lat, lng, vlat, vlng)
                 if d <= radius_m and d <= service_radius:
-                    skills = json.loads(skills) if isinstance(skills, str) else skills
-                    found[user_id] = Candidate(user_id, d, tuple(skills or ()), active, max_active)
+                    skills = _skills(skills) if isinstance(skills, str) else tuple(skills or ())
+                    found[user_id] = Candidate(user_id, d, skills, active, max_active)
         within = sum(1 for c in found.values() if c.distance_m <= reach)
         if within >= pool or reach >= radius_m:
             break
