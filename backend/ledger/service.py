@@ -362,7 +362,7 @@ async def _reservation(order_id: int) -> tuple[Transfer, list[PostedEntry]]:
 async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int | None, reason: str,
                   reservation: tuple[Transfer, list[PostedEntry]] | None = None) -> Posted:
     reserve, entries = reservation or await _reservation(order_id)
-    held = next(e for e in entries if e.amount > 0)  # the person's hold account (a community's escrow before ADR 27)
+    held = next(e for e in entries if e.amount > 0)  # a person's hold account (before ADR 27: an escrow)
     try:
         return await post(
             kind, [Leg(held.owner, Currency.POINT, -held.amount), Leg(to, Currency.POINT, held.amount)],

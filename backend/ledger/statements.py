@@ -66,7 +66,9 @@ async def accounts_out(accounts: list[Account]) -> list[AccountOut]:
     out = []
     for a in accounts:
         person = people.get(a.owner_id) if a.owner_kind in PERSONAL else None
-        name = a.name if person is None else person.name if a.owner_kind == OwnerKind.USER else f"{person.name}（冻结）"
+        name = a.name
+        if person is not None:
+            name = person.name if a.owner_kind == OwnerKind.USER else f"{person.name}（冻结）"
         out.append(AccountOut(
             id=a.id, owner_kind=OwnerKind(a.owner_kind), owner_id=a.owner_id, owner_name=name,
             currency=Currency(a.currency), balance=a.balance, min_balance=a.min_balance, earned=a.earned,

@@ -1,10 +1,10 @@
 """Orders at the 爱心超市, one transaction each way:
 
 - place: write the order, its lines, history and audit rows and take the household's monthly quota (an upsert
-  conditional on the limit; one statement on PostgreSQL), for delivery open its task, reserve the points
-  through the ledger (``reserve_points``), hold each line's stock (conditional UPDATE, items in id order). Any
-  refusal (out of stock, over the limit, not enough points) rolls it all back. The answer is built from what
-  was written.
+  conditional on the limit), reserve the points into the person's hold account, hold each line's stock
+  (conditional UPDATE, items in id order), for delivery open its task. On PostgreSQL all but the task is one
+  statement (ADR 27); SQLite takes the steps one by one. Any refusal (out of stock, over the limit, not
+  enough points) rolls it all back. The answer is built from what was written.
 - cancel (before hand-over; staff also after, taking the goods back): release stock, quota and points exactly.
 - hand over at the counter (pickup: completed, points to the store) or to the volunteer (delivery: on its
   way);
@@ -171,12 +171,12 @@ async def place(
     """Place an order for ``resident`` (by them, or by ``actor_id`` on their behalf) at ``ctx.store`` (the
     caller checked it is in scope): confirmed or refused whole.
 
-    One transaction, rows nobody else writes first and the shared hot rows last (ADR 17): the order, its
-    lines, history and audit rows and the household's monthly quota (one statement on PostgreSQL); for
-    delivery its task; the points reserved through the ledger (the person's account, then the community's
-    escrow); the stock held, items in id order. Cancelling takes them in the same order, so no two
-    transactions wait on each other in a cycle, and the hot rows (escrow, items) stay locked only for the last
-    statements before the commit. On PostgreSQL it is one statement (``_place_at_once``, ADR 27)."""
+    Rows nobody else writes first and the shared hot rows last (ADR 17): the order, its lines, history and
+    audit rows and the household's monthly quota; the points reserved through the ledger (the person's
+    account, then their hold account); the stock held, items in id order. Cancelling takes them in the same
+    order, so no two transactions wait on each other in a cycle, and the hot rows (the items) stay locked only
+    until the commit. On PostgreSQL that is one statement (``_place_at_once``, ADR 27); SQLite takes the steps
+    one by one in a transaction (``_place_step_by_step``, which opens a delivery's task before the points)."""
     store, household = ctx.store, ctx.household
     assert store is not None and ctx.community is not None
     lines = _checked_lines(ctx, body)

@@ -2,9 +2,9 @@
 statements here (hand-written: they return the new stock, and they are the hot path of ordering).
 
 Placing an order is the hottest write of the domain, so its statements are hand-written (backend/core/sql.py):
-one query loads everything the order needs (``order_context``), and on PostgreSQL the order, its lines, its
-history and audit rows and the household's monthly quota go in one data-modifying statement
-(``insert_order``).
+one query loads everything the order needs (``order_context``), and on PostgreSQL the whole order (rows,
+quota, points, stock) is one data-modifying statement (``place_at_once``, ADR 27); ``insert_order`` writes the
+rows step by step on SQLite.
 """
 
 from __future__ import annotations
@@ -299,9 +299,9 @@ _AUDIT = (
 # decided under the row lock: a concurrent order of the same household waits on the unique key, then sees the
 # winner's ``used``; the limit is the item's as stored now); then, last, ``store_order_hold`` (migration
 # delivery/0002): the quota verdict, the points reserved through ``ledger_post`` and the stock held, items in
-# id order, any refusal raised so that nothing of the order stays. The hot rows (the community's escrow, the
-# items) are locked only for the rest of the statement and its commit. An item falling to its alert level
-# queues ``store.low_stock`` in the same statement.
+# id order, any refusal raised so that nothing of the order stays. The hot rows (the items) are locked only
+# for the rest of the statement and its commit. An item falling to its alert level queues
+# ``store.low_stock_check`` in the same statement.
 _QUOTA_WITHIN = (
     "ON CONFLICT (holder, item_id, month) DO UPDATE SET used = hq.used + EXCLUDED.used"
     " WHERE hq.used + EXCLUDED.used <= (SELECT monthly_limit FROM store_item WHERE id = EXCLUDED.item_id)"
