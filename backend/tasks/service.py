@@ -304,7 +304,14 @@ async def raise_batch(
 async def accept(task: Task, volunteer_id: int) -> Task:
     """First come, first served. One conditional UPDATE on the task row decides: status still ``offered`` and
     an open offer to this volunteer. Then the volunteer's load (conditional UPDATE, bounded), the offers (the
-    others withdrawn, told after commit through the outbox), the assignment row and the history row."""
+    others withdrawn, told after commit through the outbox), the assignment row and the history row.
+
+    ``task`` was read by the route's loader during this request. When that read already shows the task taken
+    or cancelled, the answer is settled without a transaction: a task never goes back to ``offered`` within a
+    round, so the losers of a race who arrive after the winner's commit (most of them) answer from that read
+    instead of queueing on the task row's lock. Only a read that still says ``offered`` goes to the UPDATE."""
+    if task.status != T.OFFERED:
+        raise _refusal(task, volunteer_id)
     now = utcnow()
     offered = TaskOffer.filter(task_id=task.id, volunteer_id=volunteer_id, status=OfferStatus.OPEN).values(
         "task_id"
@@ -355,13 +362,17 @@ async def _why_not(task_id: int, volunteer_id: int) -> Exception:
     task = await Task.get_or_none(id=task_id).only("id", "status", "volunteer_id")
     if task is None:
         return TaskNotFound()
+    return _refusal(task, volunteer_id)
+
+
+def _refusal(task: Task, volunteer_id: int) -> Exception:
     if task.status == T.CANCELLED:
         return TaskCancelled()
     if task.volunteer_id == volunteer_id:
         return InvalidTransition("您已接下这个任务")
     if task.status != T.OFFERED:
-        return TaskAlreadyClaimed(detail={"task_id": task_id})
-    return OfferWithdrawn(detail={"task_id": task_id})
+        return TaskAlreadyClaimed(detail={"task_id": task.id})
+    return OfferWithdrawn(detail={"task_id": task.id})
 
 
 async def decline(task: Task, volunteer_id: int) -> None:

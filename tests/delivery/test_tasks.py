@@ -3,11 +3,15 @@ the grid worker), what a volunteer may see and accept, and every step to hours c
 
 from __future__ import annotations
 
+import pytest
+
 from backend.models.ledger import Currency, Transfer, TransferKind
 from backend.models.notifications import InboxItem
 from backend.models.store import Order, StoreItem
-from backend.models.tasks import OfferStatus, Task, TaskEvent, TaskOffer, TaskStatus
+from backend.models.tasks import OfferStatus, Task, TaskAssignment, TaskEvent, TaskOffer, TaskStatus
 from backend.models.volunteers import Pairing, VolunteerProfile
+from backend.tasks import service
+from backend.tasks.exceptions import TaskAlreadyClaimed
 from tests.builders import auth_headers
 from tests.delivery.conftest import CENTER, balance, next_wave, run_outbox, volunteer
 
@@ -150,6 +154,26 @@ class TestVisibility:
         assert (await TaskOffer.get(task_id=task_id, volunteer_id=b.id)).status == OfferStatus.WITHDRAWN
         await run_outbox(settings, bus)
         assert await InboxItem.filter(user_id=b.id, kind="tasks.withdrawn").count() == 1
+
+    async def test_a_read_taken_before_the_winner_committed_still_loses_at_the_claim(
+        self, client, settings, bus, world
+    ):
+        """The route answers a loser from its own read when that read already shows the task taken; a read
+        taken before the winner's commit still says ``offered``, and the conditional UPDATE refuses it."""
+        a = await volunteer(settings, "甲", NEAR, community=world.community)
+        b = await volunteer(settings, "乙", NEAR, community=world.community)
+        task_id = await _help(client, world)
+        await run_outbox(settings, bus)
+        read_before = await Task.get(id=task_id)
+        ha = await auth_headers(settings, a)
+        assert (await client.post(f"/api/v1/tasks/{task_id}/accept", headers=ha)).status_code == 200
+        with pytest.raises(TaskAlreadyClaimed):
+            await service.accept(read_before, b.id)
+        assert (await Task.get(id=task_id)).volunteer_id == a.id
+        assert await TaskAssignment.filter(task_id=task_id).count() == 1
+        assert await TaskEvent.filter(task_id=task_id, action="accept").count() == 1
+        again = await client.post(f"/api/v1/tasks/{task_id}/accept", headers=ha)
+        assert again.status_code == 409 and again.json()["message"] == "您已接下这个任务"
 
     async def test_a_volunteer_holds_a_bounded_number_of_tasks(self, client, settings, bus, world):
         a = await volunteer(settings, "甲", NEAR, community=world.community, max_active=1)
