@@ -66,6 +66,19 @@ def notification_ctes(holes: sql.Holes, **given: str) -> str:
         return given.get(name) or f"{holes(name)}::{_TYPES[name]}"
 
     kind, urgency, now, minute, recipients = p("kind"), p("urgency"), p("now"), p("minute"), p("recipients")
+    # A caller that knows there is no WeChat leg (``wechat_leg`` given as the literal FALSE) gets no ``legs``
+    # and ``sends`` at all: even with a false condition, PostgreSQL would open both tables and their indexes
+    # and set up their foreign-key checks on every execution.
+    wechat = "" if given.get("wechat_leg") == sql.literal(False) else f"""), legs AS (
+    INSERT INTO wechat_delivery (item_id, user_id, urgency, status, attempts, created_at, updated_at)
+    SELECT id, user_id, {urgency}, 'pending', 0, {now}, {now}
+      FROM items WHERE {p('wechat_leg')} AND NOT silent ORDER BY id
+    RETURNING id
+), sends AS (
+    INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
+    SELECT '{WECHAT}', jsonb_build_object('delivery_id', id), 'pending', {now}, 0,
+           {p('wechat_attempts')}, {now}, {now}
+      FROM legs ORDER BY id"""
     return f"""ev AS (
     INSERT INTO notification_event (kind, title, body, link, urgency, data, dedupe_key, actor_id, created_at)
     SELECT {kind}, {p('title')}, {p('body')}, {p('link')}, {urgency}, {p('data')}, {p('dedupe')},
@@ -88,17 +101,7 @@ def notification_ctes(holes: sql.Holes, **given: str) -> str:
      WHERE u.id = ANY({recipients}) AND u.is_active
      ORDER BY u.id
     RETURNING id, user_id, silent
-), legs AS (
-    INSERT INTO wechat_delivery (item_id, user_id, urgency, status, attempts, created_at, updated_at)
-    SELECT id, user_id, {urgency}, 'pending', 0, {now}, {now}
-      FROM items WHERE {p('wechat_leg')} AND NOT silent ORDER BY id
-    RETURNING id
-), sends AS (
-    INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
-    SELECT '{WECHAT}', jsonb_build_object('delivery_id', id), 'pending', {now}, 0,
-           {p('wechat_attempts')}, {now}, {now}
-      FROM legs ORDER BY id
-), push AS (
+{wechat}), push AS (
     INSERT INTO outbox_event (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at)
     SELECT '{PUSH}', jsonb_build_object('event_id', id), 'pending', {now}, 0, {p('push_attempts')},
            {now}, {now}
