@@ -39,6 +39,7 @@ from backend.models.ledger import (
     AwardStatus,
     Currency,
     GiftQuota,
+    OwnerKind,
     PendingAward,
     Transfer,
     TransferKind,
@@ -359,13 +360,17 @@ async def _reservation(order_id: int) -> tuple[Transfer, list[PostedEntry]]:
     return reserve, await repository.posted_entries(reserve.id)
 
 
-async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int | None, reason: str,
-                  reservation: tuple[Transfer, list[PostedEntry]] | None = None) -> Posted:
+async def _settle(order_id: int, kind: TransferKind, to: Owner, *, resident_id: int, actor_id: int | None,
+                  reason: str, reservation: tuple[Transfer, list[PostedEntry]] | None = None) -> Posted:
+    """Move an order's held points on (to the store, or back to the person). They come out of the hold account
+    of the order's person *now*: a placeholder account merged into the real one took its orders and its held
+    points along (``_move_balances``). An order reserved before ADR 27 settles from the escrow it used."""
     reserve, entries = reservation or await _reservation(order_id)
-    held = next(e for e in entries if e.amount > 0)  # a person's hold account (before ADR 27: an escrow)
+    held = next(e for e in entries if e.amount > 0)
+    source = hold(resident_id) if held.owner.kind is OwnerKind.HOLD else held.owner
     try:
         return await post(
-            kind, [Leg(held.owner, Currency.POINT, -held.amount), Leg(to, Currency.POINT, held.amount)],
+            kind, [Leg(source, Currency.POINT, -held.amount), Leg(to, Currency.POINT, held.amount)],
             reason=reason, place=Place.of(reserve), actor_id=actor_id, idempotency_key=f"order:{order_id}:settle",
             link=("order", order_id),
         )
@@ -373,19 +378,18 @@ async def _settle(order_id: int, kind: TransferKind, to: Owner, *, actor_id: int
         raise IdempotencyKeyConflict("该订单的积分已结算", detail=exc.detail) from exc
 
 
-async def redeem_reserved(order_id: int, *, store_id: int, actor_id: int | None) -> Posted:
+async def redeem_reserved(order_id: int, *, store_id: int, resident_id: int, actor_id: int | None) -> Posted:
     """The order was delivered: the held points go to the store. An order settles once (redeem or release)."""
     await _store_account(store_id)
-    return await _settle(order_id, TransferKind.REDEEM_GOODS, store(store_id), actor_id=actor_id,
-                         reason=f"订单 #{order_id} 兑换")
+    return await _settle(order_id, TransferKind.REDEEM_GOODS, store(store_id), resident_id=resident_id,
+                         actor_id=actor_id, reason=f"订单 #{order_id} 兑换")
 
 
-async def release_reserved(order_id: int, *, actor_id: int | None) -> Posted:
-    """The order was cancelled: the held points go back to the person."""
-    reservation = await _reservation(order_id)
-    payer = next(e.owner for e in reservation[1] if e.amount < 0)
-    return await _settle(order_id, TransferKind.RELEASE, payer, actor_id=actor_id, reason=f"订单 #{order_id} 取消退回",
-                         reservation=reservation)
+async def release_reserved(order_id: int, *, resident_id: int, actor_id: int | None) -> Posted:
+    """The order was cancelled: the held points go back to the order's person (after a merge, the real account,
+    not the placeholder that placed it)."""
+    return await _settle(order_id, TransferKind.RELEASE, user(resident_id), resident_id=resident_id,
+                         actor_id=actor_id, reason=f"订单 #{order_id} 取消退回")
 
 
 # ------------------------------------------------------------------------------------------- corrections
@@ -414,7 +418,8 @@ async def reverse(transfer: Transfer, *, actor_id: int, reason: str) -> Posted:
 
 @on_user_merged
 async def _move_balances(from_user_id: int, to_user_id: int) -> None:
-    """A placeholder account merged into the real one: its balances follow (lifetime hours stay with it)."""
+    """A placeholder account merged into the real one: its balances follow (lifetime hours stay with it), and
+    so do the points held for its open orders, which move to the real person with the orders themselves."""
     for currency, account in sorted((await repository.accounts_of_user(from_user_id)).items()):
         if account.balance:
             await post(
@@ -423,3 +428,11 @@ async def _move_balances(from_user_id: int, to_user_id: int) -> None:
                 reason="账号合并", idempotency_key=f"merge:{from_user_id}:{to_user_id}:{currency.value}",
                 link=("user", from_user_id),
             )
+    held = await repository.held_points(from_user_id)
+    if held:
+        await post(
+            TransferKind.MERGE, [Leg(hold(from_user_id), Currency.POINT, -held),
+                                 Leg(hold(to_user_id), Currency.POINT, held)],
+            reason="账号合并（冻结积分）", idempotency_key=f"merge:{from_user_id}:{to_user_id}:hold",
+            link=("user", from_user_id),
+        )

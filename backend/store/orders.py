@@ -329,7 +329,7 @@ async def cancel(
         for line in lines:
             await repository.free_quota(order.quota_holder, line.item_id, order.month, line.qty)
         if order.total_points > 0:
-            await ledger.release_reserved(order.id, actor_id=actor_id)
+            await ledger.release_reserved(order.id, resident_id=order.resident_id, actor_id=actor_id)
         await _return_lines(order, lines, handed_over=status is S.HANDED_OVER, actor_id=actor_id)
         await audit.record(
             "order:cancel",
@@ -353,7 +353,9 @@ async def hand_over(order: Order, *, actor_id: int) -> Order:
             order, to, actor_id=actor_id, reason="到店领取" if to is S.COMPLETED else "志愿者取货", **changes
         )
         if to is S.COMPLETED and order.total_points > 0:  # ledger rows before item rows, as in ``place``
-            await ledger.redeem_reserved(order.id, store_id=order.store_id, actor_id=actor_id)
+            await ledger.redeem_reserved(
+            order.id, store_id=order.store_id, resident_id=order.resident_id, actor_id=actor_id
+        )
         for line in sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id):
             item = await StoreItem.get(id=line.item_id)
             row = await repository.release_held(line.item_id, line.qty)
@@ -374,4 +376,6 @@ async def complete_delivery(order_id: int, *, actor_id: int | None) -> None:
     order = await Order.get(id=order_id)
     await _move(order, S.COMPLETED, actor_id=actor_id, reason="送达确认", completed_at=utcnow())
     if order.total_points > 0:
-        await ledger.redeem_reserved(order.id, store_id=order.store_id, actor_id=actor_id)
+        await ledger.redeem_reserved(
+            order.id, store_id=order.store_id, resident_id=order.resident_id, actor_id=actor_id
+        )

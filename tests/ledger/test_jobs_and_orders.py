@@ -99,22 +99,22 @@ class TestOrders:
         assert await balance_of(world["resident"], Currency.POINT) == 60
         held = await Account.get(owner_kind=OwnerKind.HOLD, owner_id=world["resident"].id)
         assert (held.balance, held.min_balance) == (40, 0)  # the person's own hold account, not a shared escrow
-        await ledger.redeem_reserved(77, store_id=5, actor_id=None)
-        again = await ledger.redeem_reserved(77, store_id=5, actor_id=None)
+        await ledger.redeem_reserved(77, store_id=5, resident_id=world["resident"].id, actor_id=None)
+        again = await ledger.redeem_reserved(77, store_id=5, resident_id=world["resident"].id, actor_id=None)
         assert again.replayed
         store = await Account.get(owner_kind=OwnerKind.STORE, owner_id=5)
         await held.refresh_from_db()
         assert (store.balance, held.balance) == (40, 0)
         assert not await Account.exists(owner_kind=OwnerKind.ESCROW)
         with pytest.raises(IdempotencyKeyConflict, match="已结算"):
-            await ledger.release_reserved(77, actor_id=None)
+            await ledger.release_reserved(77, resident_id=world["resident"].id, actor_id=None)
 
     async def test_a_cancelled_order_gives_the_points_back(self, world, funded):
         await ledger.reserve_points(world["resident"].id, 40, community=world.community, order_id=78, actor_id=None)
-        await ledger.release_reserved(78, actor_id=None)
+        await ledger.release_reserved(78, resident_id=world["resident"].id, actor_id=None)
         assert await balance_of(world["resident"], Currency.POINT) == 100
         with pytest.raises(IdempotencyKeyConflict):
-            await ledger.redeem_reserved(78, store_id=5, actor_id=None)
+            await ledger.redeem_reserved(78, store_id=5, resident_id=world["resident"].id, actor_id=None)
 
     async def test_an_order_reserved_in_the_communitys_escrow_before_adr_27_still_settles_from_it(
         self, world, funded
@@ -125,7 +125,7 @@ class TestOrders:
             [Leg(user(resident), Currency.POINT, -30), Leg(escrow(world.community.id), Currency.POINT, 30)],
             reason="订单 #81 冻结积分", idempotency_key=ledger.reserve_key(81), link=("order", 81),
         )
-        await ledger.release_reserved(81, actor_id=None)
+        await ledger.release_reserved(81, resident_id=resident, actor_id=None)
         escrow_account = await Account.get(owner_kind=OwnerKind.ESCROW, owner_id=world.community.id)
         assert escrow_account.balance == 0 and await balance_of(world["resident"], Currency.POINT) == 100
         assert not await Account.exists(owner_kind=OwnerKind.HOLD)
@@ -135,10 +135,37 @@ class TestOrders:
             await ledger.reserve_points(world["resident"].id, 101, community=world.community, order_id=79,
                                         actor_id=None)
         with pytest.raises(NothingReserved):
-            await ledger.redeem_reserved(79, store_id=5, actor_id=None)
+            await ledger.redeem_reserved(79, store_id=5, resident_id=world["resident"].id, actor_id=None)
 
 
 class TestMerge:
+    async def test_an_open_order_of_a_merged_placeholder_settles_with_the_real_person(self, world):
+        """Staff registered a placeholder for a resident and ordered for it; the resident then bound the phone.
+        The order and its held points move to the real account: a cancel refunds the real account, and a
+        second order settled after the merge pays the store from the real person's hold."""
+        import backend.tasks.fulfilment  # noqa: F401 - registers the hook that moves orders
+
+        placeholder = await person(None, None, name="电话登记")
+        await award_points(placeholder, community=world.community, points=100, actor=world["staff"])
+        await ledger.open_store_account(5, community=world.community, name="爱心超市", actor_id=None)
+        for order_id, points in ((91, 30), (92, 20)):
+            await ledger.reserve_points(placeholder.id, points, community=world.community, order_id=order_id,
+                                        actor_id=world["staff"].id)
+        real = world["resident"].id
+        await run_merge_hooks(placeholder.id, real)
+        held = {a.owner_id: a.balance for a in await Account.filter(owner_kind=OwnerKind.HOLD)}
+        assert held == {placeholder.id: 0, real: 50}
+        assert await balance_of(world["resident"], Currency.POINT) == 50  # what was free moved too
+
+        await ledger.release_reserved(91, resident_id=real, actor_id=world["staff"].id)
+        await ledger.redeem_reserved(92, store_id=5, resident_id=real, actor_id=None)
+        assert await balance_of(world["resident"], Currency.POINT) == 80
+        assert await balance_of(placeholder, Currency.POINT) == 0
+        assert {a.owner_id: a.balance for a in await Account.filter(owner_kind=OwnerKind.HOLD)} == {
+            placeholder.id: 0, real: 0
+        }
+        assert (await Account.get(owner_kind=OwnerKind.STORE, owner_id=5)).balance == 20
+
     async def test_a_merged_placeholders_balances_follow_the_person(self, world):
         placeholder = await person(None, None, name="微信新号")
         await credit(placeholder, community=world.community, minutes=90)

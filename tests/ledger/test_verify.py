@@ -52,8 +52,11 @@ async def realistic_workload(world, *, rounds: int = 60) -> None:  # type: ignor
         if i % 7 == 0:
             try:
                 await ledger.reserve_points(v.id, 5, community=world.community, order_id=i, actor_id=None)
-                settle = ledger.redeem_reserved(i, store_id=1, actor_id=None) if i % 2 else ledger.release_reserved(
-                    i, actor_id=None)
+                settle = (
+                    ledger.redeem_reserved(i, store_id=1, resident_id=v.id, actor_id=None)
+                    if i % 2
+                    else ledger.release_reserved(i, resident_id=v.id, actor_id=None)
+                )
                 await settle
             except InsufficientBalance:
                 pass
