@@ -354,8 +354,8 @@ async def hand_over(order: Order, *, actor_id: int) -> Order:
         )
         if to is S.COMPLETED and order.total_points > 0:  # ledger rows before item rows, as in ``place``
             await ledger.redeem_reserved(
-            order.id, store_id=order.store_id, resident_id=order.resident_id, actor_id=actor_id
-        )
+                order.id, store_id=order.store_id, resident_id=order.resident_id, actor_id=actor_id
+            )
         for line in sorted(await OrderLine.filter(order_id=order.id), key=lambda ln: ln.item_id):
             item = await StoreItem.get(id=line.item_id)
             row = await repository.release_held(line.item_id, line.qty)
