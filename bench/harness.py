@@ -33,6 +33,17 @@ REDIS_URL = os.environ.get("JINLIN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 
 
+def _default_pool() -> int:
+    from backend.config import Settings
+
+    return int(Settings.model_fields["db_pool_size"].default)
+
+
+# The baselines' connection pool: the size Jinlin runs with by default, so both sides of a ratio queue on
+# pools of one size (docs/adr/0029).
+POOL = _default_pool()
+
+
 @dataclass
 class Target:
     what: str

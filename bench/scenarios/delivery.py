@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, Section, Target, fresh_pg_database, server_env, serving, tmpdir
+from bench.harness import POOL, ROOT, Section, Target, fresh_pg_database, server_env, serving, tmpdir
 from bench.loadgen import Result, _read_response, _request_bytes, run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
@@ -357,7 +357,8 @@ async def run() -> Section:
                 )
                 print(f"   race {attempt + 1}: {seconds:.2f}s {statuses}", flush=True)
             with serving(
-                "bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": "20"}
+                "bench.baselines.fastapi_asyncpg_insert:app",
+                env={"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)},
             ) as base:
                 rounds = await _orders_against_baseline(server.url, base.url, seeded)
     ratios = sorted(100 * o.rps / b.rps if b.rps else 0.0 for o, b in rounds)
@@ -391,8 +392,8 @@ async def run() -> Section:
     ]
     section.notes = [
         "PostgreSQL 15 and Redis on the same 2-core machine as the server (one uvicorn process, uvloop, "
-        "pool 20) and the load generator; the machine is shared with other engineers' test runs, so compare "
-        f"ratios (1-minute load average {load_before:.2f} when the run started).",
+        f"pool {POOL}) and the load generator; the machine is shared with other engineers' test runs, so "
+        f"compare ratios (1-minute load average {load_before:.2f} when the run started).",
         "Matching is timed in-process (Tortoise over asyncpg) over 1,000 random points per wave, volunteers "
         "half clustered within ~5 km of the centre and half spread over 40 × 40 km; it reads geohash-6 cells "
         "widening from 1 km (docs/adr/0016).",

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import uuid
 
-from bench.harness import ROOT, Section, Target, fresh_pg_database, server_env, serving
+from bench.harness import POOL, ROOT, Section, Target, fresh_pg_database, server_env, serving
 from bench.loadgen import run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
@@ -75,9 +75,10 @@ async def run() -> Section:
         cases = [
             ("starlette JSON (baseline)", "bench.baselines.starlette_json:app", False, {}, "GET", "/json", None, {}),
             ("asyncpg INSERT, bare Starlette (baseline)", "bench.baselines.asyncpg_insert:app", False,
-             {"BASELINE_DSN": db, "BASELINE_POOL": "20"}, "POST", "/insert", b"", {}),
+             {"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)}, "POST", "/insert", b"", {}),
             ("asyncpg INSERT, FastAPI + pydantic (baseline)", "bench.baselines.fastapi_asyncpg_insert:app", False,
-             {"BASELINE_DSN": db, "BASELINE_POOL": "20"}, "POST", "/insert", json.dumps({"text": "压测"}).encode(),
+             {"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)}, "POST", "/insert",
+             json.dumps({"text": "压测"}).encode(),
              {"Content-Type": "application/json"}),
             ("jinlin GET /api/v1/me", "bench.apps.jinlin_bench:factory", True, env, "GET", "/api/v1/me", None, auth),
             ("jinlin write (row + outbox)", "bench.apps.jinlin_bench:factory", True, env, "POST", "/bench/write",
@@ -99,7 +100,8 @@ async def run() -> Section:
         # The target ratio: ROUNDS interleaved rounds (baseline, write, baseline, write…) with both servers up,
         # the median of the per-round ratios. The baseline alone moves by ±25 % between runs on these machines.
         ratios: list[float] = []
-        with serving("bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": "20"}) \
+        with serving("bench.baselines.fastapi_asyncpg_insert:app",
+                     env={"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)}) \
                 as base_server, serving("bench.apps.jinlin_bench:factory", factory=True, env=env) as jin_server:
             for _ in range(ROUNDS):
                 base = await run_load("base", base_server.url + "/insert", concurrency=64, duration=DURATION,
@@ -141,7 +143,7 @@ async def run() -> Section:
     section.notes = [
         f"{DURATION:.0f} s per case after a 1 s warm-up; one uvicorn process (uvloop, httptools) per server; "
         f"Jinlin requests rotate over {USERS} users, each with its own session and grants; "
-        "PostgreSQL pool 20 for both the baseline and Jinlin; Redis bus; no access log.",
+        f"PostgreSQL pool {POOL} for both the baseline and Jinlin; Redis bus; no access log.",
         "The write case is a bench-only route (bench/apps/jinlin_bench.py) going through the full stack.",
         f"Authentication: with {USERS} sessions at these rates nearly every request finds its session in the "
         "2-second principal cache (ADR 24); the diagnostic row runs the same write with the cache off "

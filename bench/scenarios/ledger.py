@@ -26,6 +26,7 @@ import asyncpg
 import psutil
 
 from bench.harness import (
+    POOL,
     REDIS_URL,
     ROOT,
     SECRET,
@@ -178,7 +179,7 @@ async def _posting(section: Section, rows: dict[str, dict]) -> None:
 
         cases = [
             ("asyncpg two-row INSERT in one transaction (baseline)", "bench.baselines.ledger_asyncpg:app", False,
-             {"BASELINE_DSN": db, "BASELINE_POOL": "20"}, "/transfer", lambda: baseline_body,
+             {"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)}, "/transfer", lambda: baseline_body,
              lambda i: {"Content-Type": "application/json"}),
             ("jinlin POST /me/redemptions, 16 stores", "backend.main:app_factory", True, server_env(db),
              "/api/v1/ledger/me/redemptions", lambda: redemption(16), auth),
@@ -248,7 +249,8 @@ def _row(name: str, concurrency: int, done: int, seconds: float, latencies: list
 
 async def _service_level(db: str, rows: dict[str, dict]) -> None:
     """The same posting called in-process through the service, and the raw two-row insert in-process, both with
-    a pool of 20 and 64 concurrent tasks: the ledger's own cost without HTTP, FastAPI or authentication."""
+    the default pool (``POOL``) and 64 concurrent tasks: the ledger's own cost without HTTP, FastAPI or
+    authentication."""
     from tortoise.context import TortoiseContext
 
     from backend.config import Settings
@@ -257,7 +259,7 @@ async def _service_level(db: str, rows: dict[str, dict]) -> None:
     from backend.models.user import User
 
     settings = Settings(_env_file=None, env="production", secret_key=SECRET, database_url=db, redis_url=REDIS_URL,
-                        db_pool_size=20)
+                        db_pool_size=POOL)
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config(settings))
         people = [u.id for u in await User.all().order_by("id").limit(USERS)]
@@ -269,7 +271,7 @@ async def _service_level(db: str, rows: dict[str, dict]) -> None:
             await ledger.redeem(people[i % len(people)], store_id=1 + i % 16, points=1 + i % 7, actor_id=None,
                                 idempotency_key=f"svc-{run}-{n}")
 
-        pool = await asyncpg.create_pool(_pg(db), min_size=20, max_size=20)
+        pool = await asyncpg.create_pool(_pg(db), min_size=POOL, max_size=POOL)
         await pool.execute("CREATE TABLE IF NOT EXISTS baseline_entry (id BIGSERIAL PRIMARY KEY, transfer_key "
                            "TEXT NOT NULL, account_id BIGINT NOT NULL, amount BIGINT NOT NULL, created_at "
                            "TIMESTAMPTZ NOT NULL DEFAULT now())")
@@ -431,7 +433,8 @@ async def run() -> Section:
     section.notes += [
         f"Throughput: {ROUNDS} interleaved rounds of {DURATION:.0f} s per case at c=64 (after a 1 s warm-up each), "
         "the median round reported (`rounds_rps` lists all); one round at c=1. One uvicorn process (uvloop, "
-        f"httptools) per server; PostgreSQL pool 20 everywhere; Redis bus; {USERS} residents, each with a session, "
+        f"httptools) per server; PostgreSQL pool {POOL} everywhere; Redis bus; {USERS} residents, each with "
+        "a session, "
         "rotate over the requests; every redemption carries a fresh idempotency key.",
         "The reference row is the foundation's bench-only authenticated write (one row and an outbox event): the "
         "ceiling any authenticated Jinlin write reaches on this stack, for scale.",

@@ -26,7 +26,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.harness import ROOT, Section, Target, fresh_pg_database, server_env, serving
+from bench.harness import POOL, ROOT, Section, Target, fresh_pg_database, server_env, serving
 from bench.loadgen import run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
@@ -360,7 +360,7 @@ async def run() -> Section:
         ratios: list[float] = []
         submits = []
         with serving(
-            "bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": "20"}
+            "bench.baselines.fastapi_asyncpg_insert:app", env={"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)}
         ) as base_server, serving("backend.main:app_factory", factory=True, env=quiet_env(db)) as server:
             for n in range(ROUNDS):
                 base = await run_load(
@@ -448,7 +448,8 @@ async def run() -> Section:
         f"Submission: {ROUNDS} interleaved rounds (baseline, then submissions, both servers up), the median of "
         "the per-round ratios as the target; request bodies and headers are made before the clock starts. "
         f"{DURATION:.0f} s per case after a 1 s warm-up, one uvicorn process (uvloop, httptools) for Jinlin and for "
-        "the baseline, PostgreSQL pool 20 for both, Redis bus, no outbox worker running during the measurement "
+        f"the baseline, PostgreSQL pool {POOL} for both, Redis bus, no outbox worker running during the "
+        "measurement "
         "(its events wait in the table), no access log. The load generator, PostgreSQL and the server share the "
         "machine's 2 cores with other engineers' test runs: compare the ratios of this run, not absolute numbers.",
         f"Existing data: {EXISTING:,} reports over two years in {COMMUNITIES * GRIDS} grids of {COMMUNITIES} "

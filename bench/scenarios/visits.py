@@ -18,7 +18,7 @@ import sys
 
 import httpx
 
-from bench.harness import ROOT, Section, Target, fresh_pg_database, server_env, serving
+from bench.harness import POOL, ROOT, Section, Target, fresh_pg_database, server_env, serving
 from bench.loadgen import run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
@@ -219,7 +219,8 @@ async def run() -> Section:
                plain["rss_peak_mb"] <= 300),
     ]
     section.notes = [
-        "PostgreSQL 15 and Redis on the same 2-core machine as the server (one uvicorn process, uvloop, pool 20) "
+        "PostgreSQL 15 and Redis on the same 2-core machine as the server (one uvicorn process, uvloop, pool "
+        f"{POOL}) "
         "and the load generator; the machine is shared with other engineers' test runs ("
         f"this run: 1/5/15-minute load average {'/'.join(f'{x:.1f}' for x in load_before)} at the start and "
         f"{'/'.join(f'{x:.1f}' for x in load_after)} at the end), so absolute numbers drift by ±30 %.",
