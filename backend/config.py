@@ -27,10 +27,11 @@ class Settings(BaseSettings):
     secret_key: str = PLACEHOLDER_SECRET
 
     database_url: str = "sqlite://var/jinlin.sqlite3"
-    # Connections per process. Ten keeps PostgreSQL busy without making it juggle more backends than it has
-    # cores to run them: on the 2-core benchmark machine a pool of 20 cost 15-25 % more database CPU per
-    # write than 10 for the same throughput (docs/adr/0029).
-    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    # How many heavy one-statement writes (a report filed, an order placed, a ledger post) each API process
+    # sends to PostgreSQL at once; the rest wait their turn in the process (docs/adr/0029). Unset: half the
+    # pool. 0: no limit.
+    db_write_slots: int | None = Field(default=None, ge=0, le=500)
     redis_url: str | None = None
     media_dir: Path = Path("var/media")
     h5_dir: Path | None = Path("miniapp/dist/build/h5")
@@ -132,6 +133,13 @@ class Settings(BaseSettings):
         if self.worker_in_process is not None:
             return self.worker_in_process
         return self.redis_url is None
+
+    @property
+    def write_slots(self) -> int | None:
+        """Heavy writes in flight per API process on PostgreSQL (None: no limit)."""
+        if self.db_write_slots is not None:
+            return self.db_write_slots or None
+        return max(1, self.db_pool_size // 2)
 
 
 @lru_cache

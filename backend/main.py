@@ -27,8 +27,9 @@ from backend import __version__
 from backend.auth import principals
 from backend.auth.router import dev_router as auth_dev_router
 from backend.config import Settings, get_settings
+from backend.core import sql
 from backend.core.bus import make_bus, set_bus
-from backend.core.db import tortoise_config
+from backend.core.db import is_postgres, tortoise_config
 from backend.core.handlers import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.logging import configure_logging
@@ -70,6 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         RegisterTortoise(app, config=tortoise_config(settings)),
         principals.running(settings.auth_cache_seconds, bus),
     ):
+        sql.install_write_slots(settings.write_slots if is_postgres(settings) else None)
         if settings.run_worker_in_process:
             worker = Worker(settings, bus, name="in-process")
             worker_task = asyncio.create_task(worker.run_forever())
@@ -90,6 +92,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.http.aclose()
             await bus.close()
             set_bus(None)
+            sql.install_write_slots(None)
 
 
 def _mount_h5(app: FastAPI, h5_dir: Path | None) -> None:

@@ -7,7 +7,10 @@ once, in order); they are rewritten to ``?`` on SQLite. Runs on the current tran
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -45,6 +48,42 @@ async def execute(sql: str, *params: Any) -> int:
     conn = get_connections().get("default")
     count, _ = await conn.execute_query(_dialect_sql(conn, sql), list(params))
     return count
+
+
+# ---------------------------------------------------------------------------------------------- write slots
+# The heavy writes of the request path (a report filed, an order placed, a ledger post) are each one statement
+# that is its own transaction. Many of them at once make PostgreSQL spend its CPU on contention (WAL flushes,
+# locks, index pages) rather than on the writes: on the 2-core benchmark machine 20 at a time cost ~30 % more
+# database CPU per write than 8-10 for the same or less throughput. ``write_slot`` lets at most N of them per
+# process into the database at once; the others wait here, in arrival order (docs/adr/0029).
+
+_write_slots: asyncio.Semaphore | None = None
+_write_limit: int | None = None
+
+
+def install_write_slots(n: int | None) -> None:
+    """Limit this process's heavy writes to ``n`` at a time (None or 0: no limit). Called by the API's
+    lifespan on PostgreSQL."""
+    global _write_slots, _write_limit
+    _write_slots, _write_limit = (asyncio.Semaphore(n), n) if n else (None, None)
+
+
+def write_limit() -> int | None:
+    """The limit in force (None: none)."""
+    return _write_limit
+
+
+@asynccontextmanager
+async def write_slot() -> AsyncIterator[None]:
+    """Wait for a write slot around a heavy write that runs in autocommit. Inside a transaction (``atomic()``)
+    it does not wait: that transaction may already hold row locks that a slot holder is waiting for, and
+    waiting for its slot there could close a cycle no database would see."""
+    slots = _write_slots
+    if slots is None or in_transaction():
+        yield
+        return
+    async with slots:
+        yield
 
 
 def is_sqlite() -> bool:

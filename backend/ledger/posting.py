@@ -33,7 +33,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from backend.core.db import atomic
 from backend.core.errors import Conflict
-from backend.core.sql import in_transaction
+from backend.core.sql import in_transaction, write_slot
 from backend.core.timeutil import utcnow
 from backend.ledger import repository
 from backend.ledger.exceptions import (
@@ -221,7 +221,8 @@ async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: l
                 async with atomic():
                     rows = await connections.get("default").execute_query_dict(_CALL, args)
             else:
-                rows = await conn.execute_query_dict(_CALL, args)
+                async with write_slot():
+                    rows = await conn.execute_query_dict(_CALL, args)
         except asyncpg.PostgresError as exc:
             await judge_refusal(exc, legs)
             continue

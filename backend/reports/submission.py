@@ -104,6 +104,7 @@ async def submit(
         "data": json.dumps(notice.data, ensure_ascii=False, separators=(",", ":")),
         "minute": rules["minute"],
     }
-    rows = await sql.rows(statement, *holes.values(given))
+    async with sql.write_slot():
+        rows = await sql.rows(statement, *holes.values(given))
     on_commit(wake_outbox)  # the notice's push is due now: a hint for the workers, after the commit
     return sql.as_stored(Report, {**values, "id": rows[0][0]})

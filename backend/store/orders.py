@@ -16,7 +16,6 @@ confirmed/handed_over → cancelled. Anything else is ``InvalidTransition``.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -260,7 +259,7 @@ async def _place_at_once(
     delivery = new.fulfilment == Fulfilment.DELIVERY
     for _ in range(len(legs) + 3):  # a retry follows a ledger account opened meanwhile
         try:
-            async with atomic() if delivery or sql.in_transaction() else contextlib.nullcontext():
+            async with atomic() if delivery or sql.in_transaction() else sql.write_slot():
                 order, low = await repository.place_at_once(new, reserve)
                 task_id = None
                 if delivery:

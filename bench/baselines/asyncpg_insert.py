@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 DSN = os.environ["BASELINE_DSN"].replace("postgres://", "postgresql://", 1)
-POOL_SIZE = int(os.environ.get("BASELINE_POOL", "10"))
+POOL_SIZE = int(os.environ.get("BASELINE_POOL", "20"))
 pool: asyncpg.Pool | None = None
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 DSN = os.environ["BASELINE_DSN"].replace("postgres://", "postgresql://", 1)
-POOL_SIZE = int(os.environ.get("BASELINE_POOL", "10"))
+POOL_SIZE = int(os.environ.get("BASELINE_POOL", "20"))
 state: dict = {}
 
 
