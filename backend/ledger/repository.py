@@ -76,12 +76,6 @@ async def accounts_of_user(user_id: int) -> dict[Currency, Account]:
     return {Currency(a.currency): a for a in rows}
 
 
-async def held_points(user_id: int) -> int:
-    """Points held in this person's hold account for their open orders (ADR 27)."""
-    row = await Account.get_or_none(owner_kind=OwnerKind.HOLD, owner_id=user_id, currency=Currency.POINT)
-    return row.balance if row is not None else 0
-
-
 def visible_accounts(scope: Scope) -> QuerySet[Account]:
     if scope.everything:
         return Account.all()

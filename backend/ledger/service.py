@@ -428,7 +428,8 @@ async def _move_balances(from_user_id: int, to_user_id: int) -> None:
                 reason="账号合并", idempotency_key=f"merge:{from_user_id}:{to_user_id}:{currency.value}",
                 link=("user", from_user_id),
             )
-    held = await repository.held_points(from_user_id)
+    holding = await repository.account_of(hold(from_user_id), Currency.POINT)  # points held for open orders
+    held = holding.balance if holding is not None else 0
     if held:
         await post(
             TransferKind.MERGE, [Leg(hold(from_user_id), Currency.POINT, -held),
