@@ -20,7 +20,8 @@ Every error a client can see is an ``AppError`` and reaches it as::
     ├── UnsupportedMediaType      415
     ├── Locked                    423
     ├── TooManyRequests           429
-    └── UpstreamError             502 / 503  (WeChat and other services we call)
+    ├── UpstreamError             502 / 503  (WeChat and other services we call)
+    └── ServiceUnavailable        503  (our own database or Redis away, full or restarting; ``Retry-After``)
 
 Domains subclass these (``TaskAlreadyClaimed(Conflict)``, ``InsufficientBalance(Conflict)``) so the class name
 tells the client what happened and the base tells it the status.
@@ -133,6 +134,15 @@ class TooManyRequests(AppError):
 class UpstreamError(AppError):
     status_code = 502
     message = "外部服务暂时不可用，请稍后再试"
+
+
+class ServiceUnavailable(AppError):
+    """A failure that says nothing about the request (backend/core/handlers.py ``is_transient``): the same
+    request may well succeed in a moment, and the mini-program retries a 503 with the same idempotency key."""
+
+    status_code = 503
+    message = "系统繁忙，请稍后再试"
+    headers = {"Retry-After": "2"}
 
 
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

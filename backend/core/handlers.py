@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
-from backend.core.errors import AppError, Conflict, ValidationFailed
+from backend.core.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,55 @@ _VALIDATION_MESSAGES = {
 }
 
 
+# Failures that say nothing about the request: retried in a moment, the same request may well succeed.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: refused, lost mid-query, closed under us
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full, out of memory
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up, statement timeout
+    asyncpg.TransactionRollbackError,  # class 40: deadlock, serialization failure
+    asyncpg.exceptions.LockNotAvailableError,  # 55P03: lock_timeout
+    asyncpg.exceptions.TooManyConnectionsError,
+    DBConnectionError,  # Tortoise could not open its pool
+    ConnectionError,  # refused or reset before any protocol (PostgreSQL or Redis down)
+    TimeoutError,  # connecting, or a pool that did not hand out a connection in time
+)
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+
+try:  # redis-py's own errors do not derive from the built-in ones
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as _RedisTimeoutError
+
+    _TRANSIENT += (_RedisConnectionError, _RedisTimeoutError)
+except ImportError:  # pragma: no cover - redis is a dependency; the embedded shape just never raises these
+    pass
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Is ``exc`` (or what it wraps: Tortoise re-raises the driver's error) our own infrastructure being away,
+    full or busy rather than anything about the request? Those are answered 503 with ``Retry-After``."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, _TRANSIENT):
+            return True
+        if isinstance(seen, (sqlite3.OperationalError, OperationalError)) and any(
+            busy in str(seen) for busy in _SQLITE_BUSY
+        ):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unavailable(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """The 503 for a transient ``exc`` (logged as a warning, without the traceback: nothing here is a bug)."""
+    log.warning("service unavailable on %s %s: %s: %s", method, path, type(exc).__name__, exc)
+    error = ServiceUnavailable()
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
 def _loc(parts: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -104,7 +155,18 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("unhandled integrity error: %s", exc)
         return JSONResponse(Conflict("数据与已有记录冲突，请刷新后重试").body(), status_code=409)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _maybe_transient(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            return unavailable(request.method, request.url.path, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(AppError().body(), status_code=500)
+
+    # Raised inside a route: answered here. (Raised in a middleware, e.g. the idempotency key's claim, they
+    # are answered by RequestContextMiddleware, so that the last-resort handler below never re-raises them to
+    # the server, which would log a traceback and drop the client's keep-alive connection.)
+    for transient in (*_TRANSIENT, OperationalError, sqlite3.OperationalError, asyncpg.InterfaceError):
+        app.add_exception_handler(transient, _maybe_transient)  # type: ignore[arg-type]
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return await _maybe_transient(request, exc)

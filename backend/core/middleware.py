@@ -12,6 +12,7 @@ import time
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.core.handlers import is_transient, unavailable
 from backend.core.logging import request_id_var
 
 log = logging.getLogger("jinlin.access")
@@ -67,18 +68,25 @@ class RequestContextMiddleware:
         rid = _incoming_request_id(scope) or _new_request_id()
         token = request_id_var.set(rid)
         started = time.perf_counter()
-        status = 500
+        status = 500  # until the response starts: a failure before it is a 500, or the 503 below
+        started_response = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # Our database or Redis away, full or busy, raised outside any route (the routes' own handlers
+            # answer theirs): a 503 the client retries. Anything else goes on to the last-resort 500.
+            if scope["type"] != "http" or started_response or not is_transient(exc):
+                raise
+            await unavailable(scope["method"], scope["path"], exc)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
