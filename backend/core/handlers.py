@@ -68,7 +68,6 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up, statement timeout
     asyncpg.TransactionRollbackError,  # class 40: deadlock, serialization failure
     asyncpg.exceptions.LockNotAvailableError,  # 55P03: lock_timeout
-    asyncpg.exceptions.TooManyConnectionsError,
     DBConnectionError,  # Tortoise could not open its pool
     ConnectionError,  # refused or reset before any protocol (PostgreSQL or Redis down)
     TimeoutError,  # connecting, or a pool that did not hand out a connection in time
