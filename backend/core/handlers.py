@@ -154,18 +154,15 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("unhandled integrity error: %s", exc)
         return JSONResponse(Conflict("数据与已有记录冲突，请刷新后重试").body(), status_code=409)
 
-    async def _maybe_transient(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_transient(exc):
             return unavailable(request.method, request.url.path, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(AppError().body(), status_code=500)
 
-    # Raised inside a route: answered here. (Raised in a middleware, e.g. the idempotency key's claim, they
-    # are answered by RequestContextMiddleware, so that the last-resort handler below never re-raises them to
-    # the server, which would log a traceback and drop the client's keep-alive connection.)
-    for transient in (*_TRANSIENT, OperationalError, sqlite3.OperationalError, asyncpg.InterfaceError):
-        app.add_exception_handler(transient, _maybe_transient)  # type: ignore[arg-type]
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return await _maybe_transient(request, exc)
+    # The last resort (``Exception``) answers and then re-raises to the server, which logs a traceback and
+    # drops the client's keep-alive connection. So the classes that may be transient are answered where they
+    # are raised: inside a route, by these handlers; in a middleware (the idempotency key's claim), by
+    # RequestContextMiddleware.
+    for maybe in (*_TRANSIENT, OperationalError, sqlite3.OperationalError, asyncpg.InterfaceError, Exception):
+        app.add_exception_handler(maybe, _unexpected)  # type: ignore[arg-type]

@@ -128,3 +128,42 @@ def test_the_wrapped_driver_error_is_found_through_the_chain() -> None:
             raise RuntimeError("while saving") from inner
     except RuntimeError as outer:
         assert is_transient(outer)
+
+
+def _app_raising(exc: Exception, *, in_middleware: bool):  # type: ignore[no-untyped-def]
+    """A bare app with our handlers and request context, raising ``exc`` in a route or in a middleware."""
+    from fastapi import FastAPI
+
+    from backend.core.handlers import install_error_handlers
+    from backend.core.middleware import RequestContextMiddleware
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    if in_middleware:
+        async def failing(scope, receive, send):  # type: ignore[no-untyped-def]
+            raise exc
+
+        return RequestContextMiddleware(failing)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+@pytest.mark.parametrize("in_middleware", [False, True], ids=["route", "middleware"])
+async def test_a_bug_answers_500_and_the_database_away_503_wherever_raised(in_middleware: bool) -> None:
+    for exc, status in ((ValueError("a bug"), 500), (asyncpg.TooManyConnectionsError("too many"), 503)):
+        transport = httpx.ASGITransport(app=_app_raising(exc, in_middleware=in_middleware),
+                                        raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            resp = await client.get("/boom")
+        if in_middleware and status == 500:
+            assert resp.status_code == 500  # the bare middleware re-raises; the server answers a bare 500
+            continue
+        assert resp.status_code == status, resp.text
+        assert resp.json()["error"] == ("AppError" if status == 500 else "ServiceUnavailable")
+        if status == 503:  # answered inside the request context: the id the log lines carry
+            assert "x-request-id" in resp.headers and resp.headers["retry-after"] == "2"
