@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
     # How long an API process remembers a session's user and grants (backend/auth/principals.py); 0: never.
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    # The cyclic garbage collector's first-generation threshold in API and worker processes (CPython's
+    # default is 700): a request allocates a few thousand objects that reference counting frees, and at 700
+    # the collector ran every few requests, ~7 % of a write's CPU (docs/adr/0031). 0: CPython's default.
+    gc_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import importlib.util
 import logging
@@ -27,7 +26,7 @@ from backend import __version__
 from backend.auth import principals
 from backend.auth.router import dev_router as auth_dev_router
 from backend.config import Settings, get_settings
-from backend.core import sql
+from backend.core import heap, sql
 from backend.core.bus import make_bus, set_bus
 from backend.core.db import is_postgres, tortoise_config
 from backend.core.handlers import install_error_handlers
@@ -75,10 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_worker_in_process:
             worker = Worker(settings, bus, name="in-process")
             worker_task = asyncio.create_task(worker.run_forever())
-        # Everything allocated so far lives as long as the process: move it out of the collector's sight so
-        # full collections stay short (fewer latency spikes under load).
-        gc.collect()
-        gc.freeze()
+        heap.settle(settings.gc_threshold)  # after startup: freeze what lives as long as the process
         try:
             yield
         finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import random
@@ -26,7 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, Subquery
 
 from backend.config import Settings
-from backend.core import sql
+from backend.core import heap, sql
 from backend.core.bus import Bus
 from backend.core.db import is_postgres
 from backend.core.timeutil import utcnow
@@ -211,10 +210,7 @@ class Worker:
         handler (a WeChat call, a push waiting for the inbox horizon) never holds up the events behind it, as
         claiming batch after batch would (each batch waits for its slowest member)."""
         registry.load_all()
-        # As the API does at startup: what exists now lives as long as the process, so keep it out of the
-        # collector's sight (full collections stay short; one took ~80 ms under the notifications benchmark).
-        gc.collect()
-        gc.freeze()
+        heap.settle(self.settings.gc_threshold)  # as the API does at startup
         log.info("outbox worker %s started", self.name)
         helpers = [asyncio.create_task(self._extend_leases()), asyncio.create_task(self._listen())]
         running: set[asyncio.Task[None]] = set()
