@@ -184,7 +184,7 @@ def render_markdown() -> str:
         out += [f"## {data['title']}", "",
                 f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), Python {m['python']}.", ""]
         if data["rows"]:
-            keys = list(dict.fromkeys(k for row in data["rows"] for k in row))  # every row's columns, in order
+            keys = list(dict.fromkeys(k for row in data["rows"] for k in row))  # every row's columns
             out.append("| " + " | ".join(keys) + " |")
             out.append("|" + "---|" * len(keys))
             for row in data["rows"]:

@@ -35,7 +35,7 @@ def test_settle_freezes_what_exists(thresholds) -> None:  # type: ignore[no-unty
     survivor = [object()]  # a container alive before start-up ends, like a route table
     heap.settle(10_000)
     assert gc.get_freeze_count() > 0
-    assert not any(o is survivor for o in gc.get_objects())  # frozen: out of every generation the collector scans
+    assert not any(o is survivor for o in gc.get_objects())  # frozen: in no generation the collector scans
 
 
 def test_the_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
