@@ -44,6 +44,50 @@ def _default_pool() -> int:
 POOL = _default_pool()
 
 
+CPU_NOTE = (
+    "api_cpu_ms, pg_cpu_ms, client_cpu_ms: CPU per request of the server process, of every PostgreSQL "
+    "process and of the load generator, over the measured window (psutil; bench.harness.CpuMeter); "
+    "api_busy: the cores the server kept busy (one uvicorn process near 1.0 is the bottleneck)."
+)
+
+
+class CpuMeter:
+    """CPU seconds, split by who spent them: a server (its process and children), PostgreSQL (every process
+    named ``postgres*`` on this machine: the benchmark's database, and anyone else's work on it meanwhile),
+    and this process (the load generator). A ratio says how much slower one side is; the split says where
+    the difference goes, and which process is the bottleneck (``api_busy``: cores the server kept busy)."""
+
+    def __init__(self, server_pid: int) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._server = psutil.Process(server_pid)
+
+    def _spent(self, procs) -> float:  # type: ignore[no-untyped-def]
+        total = 0.0
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+            except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
+                continue
+            total += times.user + times.system
+        return total
+
+    def sample(self) -> tuple[float, float, float]:
+        server = self._spent([self._server, *self._server.children(recursive=True)])
+        postgres = self._spent(
+            p for p in self._psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")
+        )
+        return server, postgres, time.process_time()
+
+    @staticmethod
+    def per_request(before: tuple[float, float, float], after: tuple[float, float, float], requests: int,
+                    seconds: float) -> dict[str, float]:
+        api, pg, client = (1000 * (b - a) / max(requests, 1) for a, b in zip(before, after, strict=True))
+        return {"api_cpu_ms": round(api, 3), "pg_cpu_ms": round(pg, 3), "client_cpu_ms": round(client, 3),
+                "api_busy": round((after[0] - before[0]) / seconds, 2) if seconds else 0.0}
+
+
 @dataclass
 class Target:
     what: str

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from bench.harness import client_gc_paused
+from bench.harness import CpuMeter, client_gc_paused
 
 Body = bytes | Callable[[int], bytes] | None
 Headers = dict[str, str] | Callable[[int], dict[str, str]] | None
@@ -29,6 +29,7 @@ class Result:
     seconds: float
     latencies_ms: list[float] = field(repr=False, default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CpuMeter.per_request, when asked for (cpu_of)
 
     @property
     def rps(self) -> float:
@@ -46,6 +47,7 @@ class Result:
             "rps": round(self.rps, 1), "p50_ms": round(self.pct(50), 2), "p99_ms": round(self.pct(99), 2),
             "mean_ms": round(statistics.fmean(self.latencies_ms), 2) if self.latencies_ms else None,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            **self.cpu,
         }
 
 
@@ -95,8 +97,11 @@ async def run_load(
     body: Body = None,
     warmup: float = 1.0,
     max_requests: int | None = None,
+    cpu_of: int | None = None,
 ) -> Result:
-    """Closed-loop load: ``concurrency`` connections, each sending its next request when the last one answers."""
+    """Closed-loop load: ``concurrency`` connections, each sending its next request when the last one answers.
+    ``cpu_of``: a server's pid; the result then carries the CPU per request of that server, of PostgreSQL and
+    of this load generator, measured over the same window (``bench.harness.CpuMeter``)."""
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
     if parts.query:
@@ -136,10 +141,14 @@ async def run_load(
     if warmup:
         stop_at = time.perf_counter() + warmup
         await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    meter = CpuMeter(cpu_of) if cpu_of is not None else None
     with client_gc_paused():
         measuring = True
+        before = meter.sample() if meter else None
         started = time.perf_counter()
         stop_at = started + duration
         await asyncio.gather(*(one_connection() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
+    if meter and before:
+        result.cpu = CpuMeter.per_request(before, meter.sample(), result.requests, result.seconds)
     return result

@@ -19,7 +19,18 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import POOL, ROOT, Section, Target, fresh_pg_database, server_env, serving, tmpdir
+from bench.harness import (
+    CPU_NOTE,
+    POOL,
+    ROOT,
+    Section,
+    Server,
+    Target,
+    fresh_pg_database,
+    server_env,
+    serving,
+    tmpdir,
+)
 from bench.loadgen import Result, _read_response, _request_bytes, run_load
 
 DURATION = float(os.environ.get("BENCH_DURATION", "8"))
@@ -272,7 +283,9 @@ async def _race(url: str, task_id: int, tokens: list[str]) -> tuple[float, dict[
     return time.perf_counter() - started, statuses
 
 
-async def _orders_against_baseline(url: str, base_url: str, seeded: dict) -> list[tuple[Result, Result]]:
+async def _orders_against_baseline(
+    server: Server, base: Server, seeded: dict
+) -> list[tuple[Result, Result]]:
     """ROUNDS × (orders, then the baseline), so that each ratio compares two loads measured a moment apart."""
     tokens = seeded["resident_tokens"]
     body = json.dumps(
@@ -286,7 +299,7 @@ async def _orders_against_baseline(url: str, base_url: str, seeded: dict) -> lis
     for n in range(ROUNDS):
         orders = await run_load(
             f"jinlin POST /api/v1/store/orders (pickup, 1 line), round {n + 1}",
-            url + "/api/v1/store/orders",
+            server.url + "/api/v1/store/orders",
             concurrency=64,
             duration=DURATION,
             method="POST",
@@ -295,15 +308,17 @@ async def _orders_against_baseline(url: str, base_url: str, seeded: dict) -> lis
                 "Authorization": f"Bearer {tokens[i % len(tokens)]}",
                 "Content-Type": "application/json",
             },
+            cpu_of=server.proc.pid,
         )
         baseline = await run_load(
             f"asyncpg INSERT, FastAPI + pydantic (baseline), round {n + 1}",
-            base_url + "/insert",
+            base.url + "/insert",
             concurrency=64,
             duration=DURATION,
             method="POST",
             body=json.dumps({"text": "压测"}).encode(),
             headers={"Content-Type": "application/json"},
+            cpu_of=base.proc.pid,
         )
         for result in (orders, baseline):
             print(
@@ -360,7 +375,7 @@ async def run() -> Section:
                 "bench.baselines.fastapi_asyncpg_insert:app",
                 env={"BASELINE_DSN": db, "BASELINE_POOL": str(POOL)},
             ) as base:
-                rounds = await _orders_against_baseline(server.url, base.url, seeded)
+                rounds = await _orders_against_baseline(server, base, seeded)
     ratios = sorted(100 * o.rps / b.rps if b.rps else 0.0 for o, b in rounds)
     for orders, baseline in rounds:
         section.rows.append({**orders.row(), "vs_insert_%": round(100 * orders.rps / baseline.rps, 1)})
@@ -409,6 +424,7 @@ async def run() -> Section:
         "Statements per order: counted on the database connection (every statement, BEGIN, SAVEPOINT and "
         "COMMIT included) for one order through the whole app in-process (authentication included), a "
         "resident with a household; the delivery order also opens its task and queues its two outbox jobs.",
+        CPU_NOTE,
     ]
     return section
 

@@ -26,6 +26,7 @@ import asyncpg
 import psutil
 
 from bench.harness import (
+    CPU_NOTE,
     POOL,
     REDIS_URL,
     ROOT,
@@ -201,7 +202,8 @@ async def _posting(section: Section, rows: dict[str, dict]) -> None:
                 concurrency = 1 if round_no == 0 else 64
                 for (name, _, _, _, path, body, headers), server in zip(cases, servers, strict=True):
                     result = await run_load(name, server.url + path, concurrency=concurrency, duration=DURATION,
-                                            method="POST", body=body(), headers=headers)
+                                            method="POST", body=body(), headers=headers,
+                                            cpu_of=server.proc.pid)
                     runs.setdefault(f"{name} c={concurrency}", []).append(result.row())
                     print(f"   {name} c={concurrency}: {result.rps:.0f} req/s p50 {result.pct(50):.1f} ms "
                           f"p99 {result.pct(99):.1f} ms statuses {result.statuses}", flush=True)
@@ -447,6 +449,7 @@ async def run() -> Section:
         f"{VERIFY_ACCOUNTS:,} person accounts and one issuer holding half the entries.",
         "Verify memory is the peak RSS of the `jinlin ledger verify` process (sampled every 50 ms); PostgreSQL's own "
         "memory is not included.",
+        CPU_NOTE,
     ]
     return section
 
