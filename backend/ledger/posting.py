@@ -33,7 +33,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from backend.core.db import atomic
 from backend.core.errors import Conflict
-from backend.core.sql import in_transaction, write_slot
+from backend.core.sql import fetch, in_transaction, write_slot
 from backend.core.timeutil import utcnow
 from backend.ledger import repository
 from backend.ledger.exceptions import (
@@ -131,7 +131,7 @@ async def post(
             place.street_id, place.community_id, place.grid_id, place.compound_id, utcnow()]
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        applied = await _post_in_one_call(conn, head, legs, place_leg)
+        applied = await _post_in_one_call(head, legs, place_leg)
     else:
         if place_leg is not None:
             leg = legs[place_leg - 1]
@@ -207,8 +207,7 @@ async def judge_refusal(exc: Exception, legs: list[Leg]) -> None:
     await open_account(leg.owner, leg.currency)
 
 
-async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: list[Leg],
-                            place_leg: int | None) -> Applied:
+async def _post_in_one_call(head: list[object], legs: list[Leg], place_leg: int | None) -> Applied:
     """PostgreSQL: the same steps in one call of ``ledger_post`` (migrations 0002, 0003), atomic by itself.
     Inside a caller's transaction it runs in a savepoint, so that a refused leg does not abort the caller's work.
     A refusal is judged by ``judge_refusal``."""
@@ -222,7 +221,7 @@ async def _post_in_one_call(conn: BaseDBAsyncClient, head: list[object], legs: l
                     rows = await connections.get("default").execute_query_dict(_CALL, args)
             else:
                 async with write_slot():
-                    rows = await conn.execute_query_dict(_CALL, args)
+                    rows = await fetch(_CALL, *args)  # autocommit: on the pool directly (ADR 32)
         except asyncpg.PostgresError as exc:
             await judge_refusal(exc, legs)
             continue

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tortoise import connections
 
+from backend.ledger import posting
 from backend.ledger import service as ledger
 from backend.ledger.exceptions import IdempotencyKeyConflict
 from backend.ledger.rules import CommunityRules, save
@@ -46,21 +46,20 @@ async def test_a_post_refused_before_its_twin_commits_sees_the_twin_not_an_insuf
     """The exact interleaving, forced: L's first ``ledger_post`` is refused, L pauses, W posts, L resumes."""
     await credit_limit_and_store(world)
     resident = world["resident"].id
-    client = type(connections.get("default"))
-    execute = client.execute_query_dict
+    execute = posting.fetch  # the autocommit call of ledger_post (on the pool directly, ADR 32)
     refused, resume = asyncio.Event(), asyncio.Event()
     loser: asyncio.Task | None = None
 
-    async def pausing(self, query, values=None):  # type: ignore[no-untyped-def]
+    async def pausing(query, *params):  # type: ignore[no-untyped-def]
         try:
-            return await execute(self, query, values)
+            return await execute(query, *params)
         except Exception:
             if asyncio.current_task() is loser and "ledger_post(" in query and not refused.is_set():
                 refused.set()  # L's call rolled back: K is free, and L has not yet acted on the refusal
                 await asyncio.wait_for(resume.wait(), 30)
             raise
 
-    monkeypatch.setattr(client, "execute_query_dict", pausing)
+    monkeypatch.setattr(posting, "fetch", pausing)
 
     def redeem(points: int):  # type: ignore[no-untyped-def]
         return ledger.redeem(resident, store_id=1, points=points, actor_id=resident, idempotency_key="K")
