@@ -60,6 +60,17 @@ async def _on_pool(pool: asyncpg.Pool, method: str, sql: str, params: tuple[Any,
         raise IntegrityError(exc) from exc
 
 
+async def _query_on_pool(pool: asyncpg.Pool, sql: str, params: tuple[Any, ...]) -> tuple[int, list[Any]]:
+    """Tortoise's ``execute_query`` on the pool: a write answers its count (as Tortoise counts it, the
+    status's second word: "UPDATE 3" → 3, "INSERT 0 1" → 0) and no rows; anything else its rows and their
+    number."""
+    if sql.lstrip().upper().startswith(_WRITES):
+        parts = (await _on_pool(pool, "execute", sql, params)).split(" ")
+        return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0), []
+    found = list(await _on_pool(pool, "fetch", sql, params))
+    return len(found), found
+
+
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     conn = get_connections().get("default")
     pool = _autocommit_pool(conn)
@@ -74,10 +85,8 @@ async def rows(sql: str, *params: Any) -> list[Any]:
     conn = get_connections().get("default")
     pool = _autocommit_pool(conn)
     if pool is not None:
-        if sql.lstrip().upper().startswith(_WRITES):
-            await _on_pool(pool, "execute", sql, params)
-            return []
-        return list(await _on_pool(pool, "fetch", sql, params))
+        _, found = await _query_on_pool(pool, sql, params)
+        return found
     _, found = await conn.execute_query(_dialect_sql(conn, sql), list(params))
     return list(found)
 
@@ -86,11 +95,8 @@ async def execute(sql: str, *params: Any) -> int:
     conn = get_connections().get("default")
     pool = _autocommit_pool(conn)
     if pool is not None:
-        if sql.lstrip().upper().startswith(_WRITES):
-            status = await _on_pool(pool, "execute", sql, params)
-            parts = status.split(" ")  # counted as Tortoise counts ("UPDATE 3" → 3; "INSERT 0 1" → its 0)
-            return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        return len(await _on_pool(pool, "fetch", sql, params))
+        count, _ = await _query_on_pool(pool, sql, params)
+        return count
     count, _ = await conn.execute_query(_dialect_sql(conn, sql), list(params))
     return count
 
